@@ -1,0 +1,60 @@
+//! Membership: the directory of regions, accounts and API keys, and the authority on who may see
+//! what. Other services authenticate their callers through its `AccessService`.
+
+pub mod access;
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod regions;
+pub mod store;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tributary_proto::membership::v1 as pb;
+use tributary_runtime::server::{ServerParts, ServiceSet};
+
+pub use config::MembershipConfig;
+pub use error::Error;
+
+/// Opens the database (migrating it when configured), bootstraps the operator and service keys,
+/// and serves membership on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    config: MembershipConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let (db, page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
+    let api_keys = Arc::new(access::ApiKeys::new(db.clone(), page_tokens.clone()));
+    if let Some(generated) = api_keys
+        .bootstrap(
+            config.bootstrap_key.as_deref(),
+            config.bootstrap_service_key.as_deref(),
+        )
+        .await?
+    {
+        // Printed once, on the first start, because only its hash is stored.
+        println!("operator API key (shown once, store it now): {generated}");
+    }
+    let regions = Arc::new(regions::Regions::new(db.clone(), page_tokens));
+
+    let services = ServiceSet::new()
+        .add(pb::region_service_server::RegionServiceServer::new(
+            grpc::GrpcRegions::new(regions),
+        ))
+        .add(pb::access_service_server::AccessServiceServer::new(
+            grpc::GrpcAccess::new(api_keys.clone()),
+        ));
+    let authenticator = Arc::new(access::LocalAuthenticator::new(api_keys));
+    let parts = ServerParts::new("membership", services, authenticator, &config.server);
+    tributary_runtime::server::serve(listener, parts, shutdown).await?;
+    db.close().await?;
+    Ok(())
+}
+
+/// Applies pending migrations to the configured database.
+pub async fn migrate(config: &MembershipConfig) -> Result<(), Error> {
+    tributary_runtime::db::migrate::<store::Migrator>(&config.server.database_url).await?;
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! What every Tributary service shares: configuration, telemetry, the gRPC server bootstrap
+//! (health, reflection, graceful shutdown), authentication, the error model, page tokens and the
+//! database connection.
+
+pub mod auth;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod metrics;
+pub mod paging;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;
+
+pub use error::{Error, FieldViolation, Violations};
+
+/// The version every Tributary binary reports (the workspace version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

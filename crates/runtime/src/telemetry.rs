@@ -1,0 +1,112 @@
+//! Logs and traces: a `tracing` subscriber writing text or JSON logs, plus OpenTelemetry export over
+//! OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. W3C trace context travels in gRPC metadata so
+//! one trace spans aggregator and collector.
+
+use opentelemetry::{
+    Context, global,
+    propagation::{Extractor, Injector},
+    trace::TracerProvider as _,
+};
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+
+use crate::error::Error;
+
+/// Keeps the trace exporter alive; [`Telemetry::shutdown`] flushes it.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Flushes buffered spans and stops the exporter.
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("trace exporter shutdown failed: {error}");
+        }
+    }
+}
+
+/// Installs the process-wide subscriber. Log level from `RUST_LOG` (default `info`); JSON logs when
+/// `TRIBUTARY_LOG_FORMAT=json`; OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the
+/// exporter reads the standard `OTEL_*` variables). Call once, from `main`.
+pub fn init(service_name: &str) -> Result<Telemetry, Error> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("TRIBUTARY_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let otlp_enabled =
+        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|value| !value.is_empty());
+
+    let provider = if otlp_enabled {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+            .map_err(|error| Error::Config(format!("OTLP exporter: {error}")))?;
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(
+                Resource::builder()
+                    .with_service_name(service_name.to_string())
+                    .build(),
+            )
+            .build();
+        global::set_tracer_provider(provider.clone());
+        Some(provider)
+    } else {
+        None
+    };
+    global::set_text_map_propagator(TraceContextPropagator::new());
+
+    let otel_layer = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name.to_string()))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(json.then(|| tracing_subscriber::fmt::layer().json()))
+        .with((!json).then(tracing_subscriber::fmt::layer))
+        .with(otel_layer)
+        .try_init()
+        .map_err(|error| Error::Config(format!("tracing subscriber: {error}")))?;
+    Ok(Telemetry { provider })
+}
+
+/// Makes `span` a child of the W3C trace context in `headers`, if any.
+pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
+    let parent =
+        global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)));
+    let _ = span.set_parent(parent);
+}
+
+/// Writes the current span's trace context into outgoing gRPC metadata.
+pub fn inject_current_trace(metadata: &mut tonic::metadata::MetadataMap) {
+    let context: Context = tracing::Span::current().context();
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut MetadataInjector(metadata))
+    });
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            value.parse(),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
