@@ -330,6 +330,25 @@ impl Authenticator for RemoteAuthenticator {
     }
 }
 
+/// The authenticator of a service that checks keys with membership: remote, cached for the
+/// configured TTL. Connects lazily, so the service starts before membership is up.
+pub fn membership_authenticator(
+    settings: &crate::config::MembershipClientSettings,
+) -> Result<Arc<dyn Authenticator>, Error> {
+    let service_api_key = settings.service_api_key.as_deref().ok_or_else(|| {
+        Error::Config(
+            "service_api_key (TRIBUTARY_SERVICE_API_KEY) is required to check callers with membership"
+                .into(),
+        )
+    })?;
+    let channel = crate::client::lazy_channel(&settings.membership_endpoint)?;
+    let remote = RemoteAuthenticator::new(channel, service_api_key)?;
+    Ok(Arc::new(CachedAuthenticator::new(
+        remote,
+        Duration::from_secs(settings.auth_cache_ttl_seconds),
+    )))
+}
+
 /// The caller of a request, put there by [`AuthLayer`].
 pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     request

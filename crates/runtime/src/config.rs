@@ -58,6 +58,28 @@ impl ServerSettings {
     }
 }
 
+/// How a service reaches membership to check its callers' keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MembershipClientSettings {
+    /// Membership's gRPC endpoint.
+    pub membership_endpoint: String,
+    /// This service's own key (`TRIBUTARY_SERVICE_API_KEY`), a service or operator principal.
+    pub service_api_key: Option<String>,
+    /// How long an accepted key is trusted before membership is asked again; a revoked key stops
+    /// working within this time.
+    pub auth_cache_ttl_seconds: u64,
+}
+
+impl Default for MembershipClientSettings {
+    fn default() -> Self {
+        Self {
+            membership_endpoint: "http://127.0.0.1:50051".to_string(),
+            service_api_key: None,
+            auth_cache_ttl_seconds: 5,
+        }
+    }
+}
+
 /// Environment variables as a configuration source: `TRIBUTARY_DATABASE_URL=...` sets
 /// `database_url`; a double underscore nests (`TRIBUTARY_TLS__CERT_FILE` sets `tls.cert_file`).
 #[derive(Debug, Clone, Default)]
@@ -165,6 +187,15 @@ pub struct ServerFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrate_on_start: Option<bool>,
+}
+
+/// Command-line flags of services that call membership.
+#[derive(Debug, Clone, Default, Serialize, clap::Args)]
+pub struct MembershipClientFlags {
+    /// Membership's gRPC endpoint, e.g. http://127.0.0.1:50051.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub membership_endpoint: Option<String>,
 }
 
 /// A TOML file path taken from `--config` or `TRIBUTARY_CONFIG`.

@@ -1,0 +1,58 @@
+//! What the aggregator says about itself: its version and how far it has replicated each region.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+
+use crate::{error::Result, store::replication_cursors};
+
+/// Replication progress of one region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionCursor {
+    pub region: String,
+    pub applied_seq: u64,
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+/// The aggregator's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Info {
+    pub version: &'static str,
+    pub cursors: Vec<RegionCursor>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Reads the aggregator's description.
+pub struct AggregatorInfo {
+    db: DatabaseConnection,
+    started_at: DateTime<Utc>,
+}
+
+impl AggregatorInfo {
+    /// Describes the aggregator storing into `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            started_at: tributary_runtime::time::now(),
+        }
+    }
+
+    /// The current description.
+    pub async fn get(&self) -> Result<Info> {
+        let cursors = replication_cursors::Entity::find()
+            .order_by_asc(replication_cursors::Column::Region)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| RegionCursor {
+                region: row.region,
+                applied_seq: u64::try_from(row.applied_seq).unwrap_or(0),
+                applied_at: row.applied_at,
+            })
+            .collect();
+        Ok(Info {
+            version: tributary_runtime::VERSION,
+            cursors,
+            started_at: self.started_at,
+        })
+    }
+}

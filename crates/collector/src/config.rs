@@ -1,0 +1,83 @@
+//! The collector's configuration.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tributary_runtime::{
+    Violations,
+    config::{EnvVars, MembershipClientSettings, ServerSettings},
+    ids::validate_region_name,
+};
+
+/// The collector's default gRPC port.
+pub const DEFAULT_PORT: u16 = 50061;
+
+/// Everything a collector can be configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectorConfig {
+    /// Listener, database and shutdown settings.
+    #[serde(flatten)]
+    pub server: ServerSettings,
+    /// How callers' keys are checked with membership.
+    #[serde(flatten)]
+    pub membership: MembershipClientSettings,
+    /// The region this collector serves (`--region`, `TRIBUTARY_REGION`); required.
+    pub region: String,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::with_defaults(
+                ([127, 0, 0, 1], DEFAULT_PORT).into(),
+                "collector.db",
+            ),
+            membership: MembershipClientSettings::default(),
+            region: String::new(),
+        }
+    }
+}
+
+impl CollectorConfig {
+    /// Loads defaults < `file` < `env` < `flags`.
+    pub fn load<F: Serialize>(
+        file: Option<&Path>,
+        env: &EnvVars,
+        flags: &F,
+    ) -> Result<Self, tributary_runtime::Error> {
+        let config: Self = tributary_runtime::config::load(&Self::default(), file, env, flags)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: the region is a region name.
+    pub fn validate(&self) -> Result<(), tributary_runtime::Error> {
+        let mut violations = Violations::new();
+        violations.check("region", validate_region_name(&self.region));
+        violations
+            .finish()
+            .map_err(|error| tributary_runtime::Error::Config(error.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tributary_runtime::config::ServerFlags;
+
+    #[test]
+    fn region_is_required_and_validated() {
+        let missing = CollectorConfig::load(None, &EnvVars::default(), &ServerFlags::default());
+        assert!(missing.unwrap_err().to_string().contains("region"));
+        let env = EnvVars::from_pairs([
+            ("TRIBUTARY_REGION", "eu-west-1"),
+            ("TRIBUTARY_SERVICE_API_KEY", "service-key-0123456789"),
+        ]);
+        let config = CollectorConfig::load(None, &env, &ServerFlags::default()).unwrap();
+        assert_eq!(config.region, "eu-west-1");
+        assert_eq!(
+            config.membership.service_api_key.as_deref(),
+            Some("service-key-0123456789")
+        );
+    }
+}
