@@ -47,6 +47,8 @@ pub struct ClusterSpec {
     pub metrics: Option<SocketAddr>,
     /// Shutdown grace period of every service.
     pub shutdown_grace: Duration,
+    /// How long collectors and the aggregator trust a key membership accepted.
+    pub auth_cache_ttl: Duration,
 }
 
 impl ClusterSpec {
@@ -71,6 +73,8 @@ pub struct Cluster {
     pub operator_key: String,
     /// The service key.
     pub service_key: String,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics: Option<SocketAddr>,
     shutdown: CancellationToken,
     tasks: Vec<(String, JoinHandle<anyhow::Result<()>>)>,
 }
@@ -99,7 +103,7 @@ impl Cluster {
         let membership_client = MembershipClientSettings {
             membership_endpoint: format!("http://{membership_address}"),
             service_api_key: Some(spec.service_key.clone()),
-            ..MembershipClientSettings::default()
+            auth_cache_ttl_seconds: spec.auth_cache_ttl.as_secs(),
         };
         tasks.push((
             "membership".to_string(),
@@ -155,13 +159,18 @@ impl Cluster {
             ));
         }
 
-        if let Some(address) = spec.metrics {
-            let listener = bind(address).await?;
-            tokio::spawn(tributary_runtime::metrics::serve_metrics(
-                listener,
-                shutdown.child_token(),
-            ));
-        }
+        let metrics = match spec.metrics {
+            Some(address) => {
+                let listener = bind(address).await?;
+                let address = listener.local_addr()?;
+                tokio::spawn(tributary_runtime::metrics::serve_metrics(
+                    listener,
+                    shutdown.child_token(),
+                ));
+                Some(address)
+            }
+            None => None,
+        };
 
         let mut cluster = Cluster {
             membership: membership_address,
@@ -169,6 +178,7 @@ impl Cluster {
             collectors,
             operator_key: spec.operator_key,
             service_key: spec.service_key,
+            metrics,
             shutdown,
             tasks,
         };

@@ -66,7 +66,7 @@ pub const UP_FILE: &str = "up.json";
 /// Runs `tributary up` until `shutdown` is cancelled.
 pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut cluster = start(&args).await?;
-    let up_file = up_file_of(&cluster, &args);
+    let up_file = up_file_of(&cluster);
     println!("tributary is up");
     println!("  membership  {}", up_file.membership);
     println!("  aggregator  {}", up_file.aggregator);
@@ -103,10 +103,15 @@ pub async fn start(args: &UpArgs) -> anyhow::Result<Cluster> {
         .iter()
         .enumerate()
         .map(|(index, region)| {
-            let port = u16::try_from(index)
-                .ok()
-                .and_then(|index| args.collector_port.checked_add(index))
-                .context("collector ports run past 65535")?;
+            // Port 0 asks the system for a free port for every collector.
+            let port = if args.collector_port == 0 {
+                0
+            } else {
+                u16::try_from(index)
+                    .ok()
+                    .and_then(|index| args.collector_port.checked_add(index))
+                    .context("collector ports run past 65535")?
+            };
             Ok((region.clone(), loopback(port)))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -118,10 +123,11 @@ pub async fn start(args: &UpArgs) -> anyhow::Result<Cluster> {
         service_key,
         database_url: ClusterSpec::sqlite_in(&args.data_dir),
         metrics: (args.metrics_port != 0).then(|| loopback(args.metrics_port)),
-        shutdown_grace: Duration::from_secs(5),
+        shutdown_grace: Duration::from_secs(3),
+        auth_cache_ttl: Duration::from_secs(5),
     };
     let cluster = Cluster::start(spec).await?;
-    write_up_file(&args.data_dir, &up_file_of(&cluster, args))?;
+    write_up_file(&args.data_dir, &up_file_of(&cluster))?;
     Ok(cluster)
 }
 
@@ -141,7 +147,7 @@ fn validate(args: &UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn up_file_of(cluster: &Cluster, args: &UpArgs) -> UpFile {
+fn up_file_of(cluster: &Cluster) -> UpFile {
     UpFile {
         membership: cluster.membership.to_string(),
         aggregator: cluster.aggregator.to_string(),
@@ -152,7 +158,7 @@ fn up_file_of(cluster: &Cluster, args: &UpArgs) -> UpFile {
             .collect(),
         operator_api_key: cluster.operator_key.clone(),
         service_api_key: cluster.service_key.clone(),
-        metrics: (args.metrics_port != 0).then(|| format!("127.0.0.1:{}", args.metrics_port)),
+        metrics: cluster.metrics.map(|address| address.to_string()),
     }
 }
 

@@ -47,7 +47,7 @@ impl ServerSettings {
             metrics_listen: None,
             database_url: format!("sqlite://{database_file}"),
             migrate_on_start: true,
-            shutdown_grace_seconds: 5,
+            shutdown_grace_seconds: 3,
             page_token_secret: None,
         }
     }

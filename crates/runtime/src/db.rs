@@ -106,9 +106,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, Error> {
 
 /// The file behind an SQLite URL; none for in-memory databases.
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
     let options = SqliteConnectOptions::from_str(url).ok()?;
-    let filename = options.get_filename();
-    (filename != Path::new(":memory:")).then(|| filename.to_path_buf())
+    Some(options.get_filename().to_path_buf())
 }
 
 /// The `tributary_settings` table: named values shared by every process on one database.

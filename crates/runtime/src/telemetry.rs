@@ -33,7 +33,8 @@ impl Telemetry {
 /// `TRIBUTARY_LOG_FORMAT=json`; OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the
 /// exporter reads the standard `OTEL_*` variables). Call once, from `main`.
 pub fn init(service_name: &str) -> Result<Telemetry, Error> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     let json = std::env::var("TRIBUTARY_LOG_FORMAT").is_ok_and(|format| format == "json");
     let otlp_enabled =
         std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|value| !value.is_empty());

@@ -1,0 +1,288 @@
+//! The in-process test cluster: real services on `127.0.0.1:0` with real stores (SQLite files in a
+//! temporary directory, or fresh PostgreSQL databases), handing back typed clients.
+
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+pub mod postgres;
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use tempfile::TempDir;
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
+use tributary_cli::cluster::{Cluster, ClusterSpec};
+use tributary_proto::{
+    aggregator::v1 as aggregator_pb, collector::v1 as collector_pb, membership::v1 as membership_pb,
+};
+use tributary_runtime::client::{BearerToken, lazy_channel};
+
+/// A channel that sends an API key with every call.
+pub type Authed = InterceptedService<Channel, BearerToken>;
+
+/// Which store the services run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Builds a [`TestCluster`].
+pub struct TestClusterBuilder {
+    backend: Backend,
+    regions: Vec<String>,
+    auth_cache_ttl: Duration,
+}
+
+impl TestClusterBuilder {
+    /// Adds a collector for `region`.
+    pub fn collector(mut self, region: &str) -> Self {
+        self.regions.push(region.to_string());
+        self
+    }
+
+    /// Sets how long collectors and the aggregator cache accepted keys.
+    pub fn auth_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.auth_cache_ttl = ttl;
+        self
+    }
+
+    /// Starts every service and waits until each is SERVING.
+    pub async fn start(self) -> TestCluster {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let databases = match self.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(postgres::TestDatabases::new().await),
+        };
+        let database_url = match &databases {
+            Some(databases) => databases.url_factory(),
+            None => ClusterSpec::sqlite_in(directory.path()),
+        };
+        let any_port: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
+        let spec = ClusterSpec {
+            membership: any_port,
+            aggregator: any_port,
+            collectors: self
+                .regions
+                .iter()
+                .map(|region| (region.clone(), any_port))
+                .collect(),
+            operator_key: format!(
+                "trb_test_operator_{}",
+                tributary_runtime::db::random_hex(16)
+            ),
+            service_key: format!("trb_test_service_{}", tributary_runtime::db::random_hex(16)),
+            database_url,
+            metrics: None,
+            shutdown_grace: Duration::from_secs(2),
+            auth_cache_ttl: self.auth_cache_ttl,
+        };
+        let cluster = Cluster::start(spec).await.expect("the cluster starts");
+        TestCluster {
+            cluster: Some(cluster),
+            directory,
+            databases,
+        }
+    }
+}
+
+/// A running in-process cluster; dropped databases and files are cleaned up.
+pub struct TestCluster {
+    cluster: Option<Cluster>,
+    pub directory: TempDir,
+    databases: Option<postgres::TestDatabases>,
+}
+
+impl TestCluster {
+    /// A builder on `backend` with no collectors.
+    pub fn builder(backend: Backend) -> TestClusterBuilder {
+        TestClusterBuilder {
+            backend,
+            regions: Vec::new(),
+            auth_cache_ttl: Duration::from_secs(5),
+        }
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster.as_ref().expect("the cluster is running")
+    }
+
+    pub fn operator_key(&self) -> &str {
+        &self.cluster().operator_key
+    }
+
+    pub fn service_key(&self) -> &str {
+        &self.cluster().service_key
+    }
+
+    pub fn membership_address(&self) -> SocketAddr {
+        self.cluster().membership
+    }
+
+    pub fn aggregator_address(&self) -> SocketAddr {
+        self.cluster().aggregator
+    }
+
+    pub fn collector_address(&self, region: &str) -> SocketAddr {
+        self.cluster().collectors[region]
+    }
+
+    /// Every service's address with a name for messages.
+    pub fn all_addresses(&self) -> Vec<(String, SocketAddr)> {
+        let mut addresses = vec![
+            ("membership".to_string(), self.membership_address()),
+            ("aggregator".to_string(), self.aggregator_address()),
+        ];
+        for (region, address) in &self.cluster().collectors {
+            addresses.push((format!("collector {region}"), *address));
+        }
+        addresses
+    }
+
+    pub fn regions(
+        &self,
+        key: &str,
+    ) -> membership_pb::region_service_client::RegionServiceClient<Authed> {
+        membership_pb::region_service_client::RegionServiceClient::with_interceptor(
+            channel(self.membership_address()),
+            bearer(key),
+        )
+    }
+
+    pub fn access(
+        &self,
+        key: &str,
+    ) -> membership_pb::access_service_client::AccessServiceClient<Authed> {
+        membership_pb::access_service_client::AccessServiceClient::with_interceptor(
+            channel(self.membership_address()),
+            bearer(key),
+        )
+    }
+
+    pub fn collector(
+        &self,
+        region: &str,
+        key: &str,
+    ) -> collector_pb::collector_service_client::CollectorServiceClient<Authed> {
+        collector_pb::collector_service_client::CollectorServiceClient::with_interceptor(
+            channel(self.collector_address(region)),
+            bearer(key),
+        )
+    }
+
+    pub fn aggregator(
+        &self,
+        key: &str,
+    ) -> aggregator_pb::aggregator_service_client::AggregatorServiceClient<Authed> {
+        aggregator_pb::aggregator_service_client::AggregatorServiceClient::with_interceptor(
+            channel(self.aggregator_address()),
+            bearer(key),
+        )
+    }
+
+    /// Creates a key for `principal` with the operator key and returns its secret and id.
+    pub async fn create_key(&self, principal: membership_pb::Principal) -> (String, String) {
+        let created = self
+            .access(self.operator_key())
+            .create_api_key(membership_pb::CreateApiKeyRequest {
+                name: "test key".into(),
+                principal: Some(principal),
+            })
+            .await
+            .expect("the operator creates a key")
+            .into_inner();
+        let key = created.api_key.expect("the key's metadata");
+        (created.secret, key.key_id)
+    }
+
+    /// Stops every service gracefully, failing the test if any service failed.
+    pub async fn shutdown(mut self) {
+        if let Some(cluster) = self.cluster.take() {
+            cluster
+                .shutdown()
+                .await
+                .expect("every service stops cleanly");
+        }
+    }
+}
+
+/// A plaintext channel to a loopback address.
+pub fn channel(address: SocketAddr) -> Channel {
+    lazy_channel(&format!("http://{address}")).expect("a valid endpoint")
+}
+
+pub fn bearer(key: &str) -> BearerToken {
+    BearerToken::new(key).expect("a printable key")
+}
+
+/// An account principal.
+pub fn account_principal(account_id: &str) -> membership_pb::Principal {
+    membership_pb::Principal {
+        kind: membership_pb::PrincipalKind::Account as i32,
+        account_id: account_id.into(),
+        ..Default::default()
+    }
+}
+
+/// The `ErrorInfo.reason` of a status.
+pub fn reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+/// The fields named in a status's `BadRequest`.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad_request| {
+            bad_request
+                .field_violations
+                .into_iter()
+                .map(|violation| violation.field)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Polls `check` until it returns `Ok`, failing with the last observation after `deadline`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let give_up = tokio::time::Instant::now() + deadline;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(observed) if tokio::time::Instant::now() >= give_up => {
+                panic!("{what}: not true within {deadline:?}; last observed: {observed}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Runs each named `async fn(Backend)` as two tests: `sqlite::<name>` and `postgres::<name>`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
