@@ -29,7 +29,7 @@ pub async fn serve(
     let (db, _page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
     let info = Arc::new(info::AggregatorInfo::new(db.clone()));
     let services =
-        ServiceSet::new().add(pb::aggregator_service_server::AggregatorServiceServer::new(
+        ServiceSet::new().with(pb::aggregator_service_server::AggregatorServiceServer::new(
             grpc::GrpcAggregator::new(info),
         ));
     let parts = ServerParts::new("aggregator", services, authenticator, &config.server);

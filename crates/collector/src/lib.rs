@@ -28,7 +28,7 @@ pub async fn serve(
     let authenticator = tributary_runtime::auth::membership_authenticator(&config.membership)?;
     let (db, _page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
     let info = Arc::new(info::CollectorInfo::new(db.clone(), config.region.clone()));
-    let services = ServiceSet::new().add(
+    let services = ServiceSet::new().with(
         pb::collector_service_server::CollectorServiceServer::new(grpc::GrpcCollector::new(info)),
     );
     let parts = ServerParts::new("collector", services, authenticator, &config.server);

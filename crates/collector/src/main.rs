@@ -25,7 +25,7 @@ struct Cli {
 #[derive(clap::Args, Serialize)]
 struct Flags {
     /// The region this collector serves, e.g. us-east-1.
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     region: Option<String>,
     #[command(flatten)]

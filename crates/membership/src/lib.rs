@@ -40,10 +40,10 @@ pub async fn serve(
     let regions = Arc::new(regions::Regions::new(db.clone(), page_tokens));
 
     let services = ServiceSet::new()
-        .add(pb::region_service_server::RegionServiceServer::new(
+        .with(pb::region_service_server::RegionServiceServer::new(
             grpc::GrpcRegions::new(regions),
         ))
-        .add(pb::access_service_server::AccessServiceServer::new(
+        .with(pb::access_service_server::AccessServiceServer::new(
             grpc::GrpcAccess::new(api_keys.clone()),
         ));
     let authenticator = Arc::new(access::LocalAuthenticator::new(api_keys));

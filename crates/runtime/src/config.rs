@@ -172,19 +172,19 @@ where
 #[derive(Debug, Clone, Default, Serialize, clap::Args)]
 pub struct ServerFlags {
     /// Address the gRPC server listens on.
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     /// Address of the Prometheus /metrics side port.
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<SocketAddr>,
     /// Database URL: sqlite://file.db or postgres://user@host:port/database.
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Apply pending migrations before serving (true or false).
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrate_on_start: Option<bool>,
 }
@@ -193,7 +193,7 @@ pub struct ServerFlags {
 #[derive(Debug, Clone, Default, Serialize, clap::Args)]
 pub struct MembershipClientFlags {
     /// Membership's gRPC endpoint, e.g. http://127.0.0.1:50051.
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub membership_endpoint: Option<String>,
 }

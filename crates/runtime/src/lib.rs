@@ -14,6 +14,8 @@ pub mod paging;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod time;
 
 pub use error::{Error, FieldViolation, Violations};

@@ -35,7 +35,7 @@ impl ServiceSet {
     }
 
     /// Adds a generated tonic server.
-    pub fn add<S>(mut self, service: S) -> Self
+    pub fn with<S>(mut self, service: S) -> Self
     where
         S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
             + NamedService
