@@ -2,6 +2,9 @@
 //! page tokens, the region registry and API keys, over real gRPC on loopback, on SQLite and
 //! PostgreSQL.
 
+// A panic in a test is a failed assertion with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::time::Duration;

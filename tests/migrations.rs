@@ -1,6 +1,9 @@
 //! Every service's migrations apply to a fresh SQLite file and a fresh PostgreSQL database, are
 //! idempotent, and roll back cleanly.
 
+// A panic in a test is a failed assertion with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};

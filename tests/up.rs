@@ -1,6 +1,9 @@
 //! `tributary up` in-process with its default region list: five endpoints serve, up.json lists
 //! them, and a second start on the same data directory keeps keys and data.
 
+// A panic in a test is a failed assertion with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use tonic_health::pb::{

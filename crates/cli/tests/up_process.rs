@@ -1,6 +1,9 @@
 //! The real `tributary up` binary: serves every endpoint, writes up.json, stops on SIGTERM within
 //! 5 s even with a stream open, and keeps its data and operator key across restarts.
 
+// A panic in a test is a failed assertion with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     io::{Read, Write},
     path::Path,

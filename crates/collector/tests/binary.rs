@@ -1,6 +1,9 @@
 //! The real `tributary-collector` binary: refuses to start without a region, serves with one, and
 //! stops on SIGTERM within the grace period.
 
+// A panic in a test is a failed assertion with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     process::{Command, Stdio},
     time::Duration,

@@ -1,6 +1,9 @@
 //! The real `tributary-membership` binary: migrates, bootstraps its keys, serves, and stops on
 //! SIGTERM within the grace period.
 
+// A panic in a test is a failed assertion with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
