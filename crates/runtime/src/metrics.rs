@@ -77,17 +77,23 @@ pub async fn serve_metrics(listener: TcpListener, shutdown: CancellationToken) {
 }
 
 /// Gives every RPC a span (continuing the caller's W3C trace) and records
-/// `tributary_rpc_duration_seconds{service, method, code}`.
+/// `tributary_rpc_duration_seconds{service, rpc, code}`.
 #[derive(Clone)]
 pub struct ObservabilityLayer {
     service_label: &'static str,
+    known_services: std::sync::Arc<[&'static str]>,
 }
 
 impl ObservabilityLayer {
-    /// Labels series with the Tributary service name (`membership`, `collector`, ...).
-    pub fn new(service_label: &'static str) -> Self {
+    /// Labels series with the Tributary service name (`membership`, `collector`, ...). Calls to
+    /// gRPC services outside `known_services` share the `rpc="unknown"` series, so a client
+    /// probing random paths cannot grow the metric without bound.
+    pub fn new(service_label: &'static str, known_services: &[&'static str]) -> Self {
         let _ = prometheus();
-        Self { service_label }
+        Self {
+            service_label,
+            known_services: known_services.into(),
+        }
     }
 }
 
@@ -98,6 +104,7 @@ impl<S> Layer<S> for ObservabilityLayer {
         ObservabilityService {
             inner,
             service_label: self.service_label,
+            known_services: self.known_services.clone(),
         }
     }
 }
@@ -107,6 +114,7 @@ impl<S> Layer<S> for ObservabilityLayer {
 pub struct ObservabilityService<S> {
     inner: S,
     service_label: &'static str,
+    known_services: std::sync::Arc<[&'static str]>,
 }
 
 impl<S> Service<http::Request<Body>> for ObservabilityService<S>
@@ -134,6 +142,11 @@ where
             .split_once('/')
             .map(|(service, method)| (service.to_string(), method.to_string()))
             .unwrap_or_else(|| (path.clone(), String::new()));
+        let rpc_label = if self.known_services.contains(&rpc_service.as_str()) {
+            format!("{rpc_service}/{rpc_method}")
+        } else {
+            "unknown".to_string()
+        };
         let span = tracing::info_span!(
             "rpc",
             otel.kind = "server",
@@ -162,7 +175,7 @@ where
                 metrics::histogram!(
                     "tributary_rpc_duration_seconds",
                     "service" => service_label,
-                    "method" => rpc_method,
+                    "rpc" => rpc_label,
                     "code" => code,
                 )
                 .record(started.elapsed().as_secs_f64());

@@ -134,8 +134,14 @@ pub async fn serve(
         .add_service(reflection_v1alpha);
     let routes: Routes = routes_builder.routes();
 
+    let mut known_services = services.names.clone();
+    known_services.extend([
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ]);
     let layers = ServiceBuilder::new()
-        .layer(ObservabilityLayer::new(label))
+        .layer(ObservabilityLayer::new(label, &known_services))
         .layer(AuthLayer::new(authenticator));
 
     let address = listener.local_addr()?;
