@@ -6,8 +6,8 @@ use clap::Parser;
 use serde::Serialize;
 use tributary_aggregator::AggregatorConfig;
 use tributary_runtime::{
-    cli::{Command, CommonArgs, exit_code},
-    config::{EnvVars, MembershipClientFlags, ServerFlags, config_file},
+    cli::{Command, CommonArgs, run_service},
+    config::{MembershipClientFlags, ServerFlags, config_file},
 };
 
 /// Tributary aggregator: aggregated views over every account and region.
@@ -35,24 +35,18 @@ struct Flags {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let shutdown = tributary_runtime::shutdown::signal();
-    let telemetry = match tributary_runtime::telemetry::init("tributary-aggregator") {
-        Ok(telemetry) => telemetry,
-        Err(error) => return exit_code(Err(error)),
-    };
-    let result = async {
-        let env = EnvVars::from_process();
-        let file = config_file(cli.common.config, &env);
-        let config = AggregatorConfig::load(file.as_deref(), &env, &cli.flags)?;
-        match cli.command.unwrap_or_default() {
-            Command::Migrate => tributary_aggregator::migrate(&config).await,
-            Command::Serve => {
-                let listener = tributary_runtime::server::bind(config.server.listen).await?;
-                tributary_aggregator::serve(config, listener, shutdown).await
-            }
-        }
-    }
-    .await;
-    telemetry.shutdown();
-    exit_code(result)
+    run_service(
+        "tributary-aggregator",
+        cli.command,
+        |env| {
+            AggregatorConfig::load(
+                config_file(cli.common.config, env).as_deref(),
+                env,
+                &cli.flags,
+            )
+        },
+        tributary_aggregator::bind_and_serve,
+        tributary_aggregator::migrate,
+    )
+    .await
 }

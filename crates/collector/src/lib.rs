@@ -37,8 +37,17 @@ pub async fn serve(
     Ok(())
 }
 
+/// Binds the configured listen address and serves until `shutdown` is cancelled.
+pub async fn bind_and_serve(
+    config: CollectorConfig,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let listener = tributary_runtime::server::bind(config.server.listen).await?;
+    serve(config, listener, shutdown).await
+}
+
 /// Applies pending migrations to the configured database.
-pub async fn migrate(config: &CollectorConfig) -> Result<(), Error> {
+pub async fn migrate(config: CollectorConfig) -> Result<(), Error> {
     tributary_runtime::db::migrate::<store::Migrator>(&config.server.database_url).await?;
     Ok(())
 }

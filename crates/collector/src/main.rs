@@ -6,8 +6,8 @@ use clap::Parser;
 use serde::Serialize;
 use tributary_collector::CollectorConfig;
 use tributary_runtime::{
-    cli::{Command, CommonArgs, exit_code},
-    config::{EnvVars, MembershipClientFlags, ServerFlags, config_file},
+    cli::{Command, CommonArgs, run_service},
+    config::{MembershipClientFlags, ServerFlags, config_file},
 };
 
 /// Tributary collector: the data plane of one region.
@@ -39,24 +39,18 @@ struct Flags {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let shutdown = tributary_runtime::shutdown::signal();
-    let telemetry = match tributary_runtime::telemetry::init("tributary-collector") {
-        Ok(telemetry) => telemetry,
-        Err(error) => return exit_code(Err(error)),
-    };
-    let result = async {
-        let env = EnvVars::from_process();
-        let file = config_file(cli.common.config, &env);
-        let config = CollectorConfig::load(file.as_deref(), &env, &cli.flags)?;
-        match cli.command.unwrap_or_default() {
-            Command::Migrate => tributary_collector::migrate(&config).await,
-            Command::Serve => {
-                let listener = tributary_runtime::server::bind(config.server.listen).await?;
-                tributary_collector::serve(config, listener, shutdown).await
-            }
-        }
-    }
-    .await;
-    telemetry.shutdown();
-    exit_code(result)
+    run_service(
+        "tributary-collector",
+        cli.command,
+        |env| {
+            CollectorConfig::load(
+                config_file(cli.common.config, env).as_deref(),
+                env,
+                &cli.flags,
+            )
+        },
+        tributary_collector::bind_and_serve,
+        tributary_collector::migrate,
+    )
+    .await
 }

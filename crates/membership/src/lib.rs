@@ -53,8 +53,17 @@ pub async fn serve(
     Ok(())
 }
 
+/// Binds the configured listen address and serves until `shutdown` is cancelled.
+pub async fn bind_and_serve(
+    config: MembershipConfig,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let listener = tributary_runtime::server::bind(config.server.listen).await?;
+    serve(config, listener, shutdown).await
+}
+
 /// Applies pending migrations to the configured database.
-pub async fn migrate(config: &MembershipConfig) -> Result<(), Error> {
+pub async fn migrate(config: MembershipConfig) -> Result<(), Error> {
     tributary_runtime::db::migrate::<store::Migrator>(&config.server.database_url).await?;
     Ok(())
 }

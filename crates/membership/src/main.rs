@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use tributary_membership::MembershipConfig;
 use tributary_runtime::{
-    cli::{Command, CommonArgs, exit_code},
-    config::{EnvVars, ServerFlags, config_file},
+    cli::{Command, CommonArgs, run_service},
+    config::{ServerFlags, config_file},
 };
 
 /// Tributary membership: regions, accounts, API keys and who may see what.
@@ -24,24 +24,18 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let shutdown = tributary_runtime::shutdown::signal();
-    let telemetry = match tributary_runtime::telemetry::init("tributary-membership") {
-        Ok(telemetry) => telemetry,
-        Err(error) => return exit_code(Err(error)),
-    };
-    let result = async {
-        let env = EnvVars::from_process();
-        let file = config_file(cli.common.config, &env);
-        let config = MembershipConfig::load(file.as_deref(), &env, &cli.flags)?;
-        match cli.command.unwrap_or_default() {
-            Command::Migrate => tributary_membership::migrate(&config).await,
-            Command::Serve => {
-                let listener = tributary_runtime::server::bind(config.server.listen).await?;
-                tributary_membership::serve(config, listener, shutdown).await
-            }
-        }
-    }
-    .await;
-    telemetry.shutdown();
-    exit_code(result)
+    run_service(
+        "tributary-membership",
+        cli.command,
+        |env| {
+            MembershipConfig::load(
+                config_file(cli.common.config, env).as_deref(),
+                env,
+                &cli.flags,
+            )
+        },
+        tributary_membership::bind_and_serve,
+        tributary_membership::migrate,
+    )
+    .await
 }

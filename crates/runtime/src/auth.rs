@@ -297,12 +297,14 @@ impl RemoteAuthenticator {
 #[async_trait]
 impl Authenticator for RemoteAuthenticator {
     async fn authenticate(&self, api_key: &str) -> Result<Caller, AuthError> {
+        let mut request = tonic::Request::new(pb::AuthenticateRequest {
+            api_key: api_key.to_string(),
+        });
+        crate::telemetry::inject_current_trace(request.metadata_mut());
         let response = self
             .client
             .clone()
-            .authenticate(pb::AuthenticateRequest {
-                api_key: api_key.to_string(),
-            })
+            .authenticate(request)
             .await
             .map_err(|status| {
                 AuthError::Unavailable(format!(

@@ -31,3 +31,33 @@ pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::E
         }
     }
 }
+
+/// Runs a service binary: installs the signal handlers first, then telemetry, loads the
+/// configuration from the process environment, and serves or migrates.
+pub async fn run_service<C, E, Serve, Migrate>(
+    binary: &'static str,
+    command: Option<Command>,
+    load: impl FnOnce(&crate::config::EnvVars) -> Result<C, crate::Error>,
+    serve: impl FnOnce(C, tokio_util::sync::CancellationToken) -> Serve,
+    migrate: impl FnOnce(C) -> Migrate,
+) -> std::process::ExitCode
+where
+    Serve: Future<Output = Result<(), E>>,
+    Migrate: Future<Output = Result<(), E>>,
+    E: std::fmt::Display + From<crate::Error>,
+{
+    let shutdown = crate::shutdown::signal();
+    let telemetry = match crate::telemetry::init(binary) {
+        Ok(telemetry) => telemetry,
+        Err(error) => return exit_code(Err(error)),
+    };
+    let result = match load(&crate::config::EnvVars::from_process()) {
+        Err(error) => Err(E::from(error)),
+        Ok(config) => match command.unwrap_or_default() {
+            Command::Migrate => migrate(config).await,
+            Command::Serve => serve(config, shutdown).await,
+        },
+    };
+    telemetry.shutdown();
+    exit_code(result)
+}

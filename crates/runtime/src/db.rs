@@ -237,6 +237,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn sqlite_files_run_in_wal_mode_with_normal_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = connect(&sqlite_url(&dir.path().join("wal.db")))
+            .await
+            .unwrap();
+        let pragma =
+            |name: &str| Statement::from_string(DatabaseBackend::Sqlite, format!("PRAGMA {name}"));
+        let journal_mode: String = db
+            .query_one_raw(pragma("journal_mode"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        assert_eq!(journal_mode, "wal");
+        let synchronous: i64 = db
+            .query_one_raw(pragma("synchronous"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        assert_eq!(synchronous, 1, "synchronous=NORMAL");
+    }
+
+    #[tokio::test]
     async fn settings_keep_the_first_value() {
         let dir = tempfile::tempdir().unwrap();
         let db = connect(&sqlite_url(&dir.path().join("nested/settings.db")))

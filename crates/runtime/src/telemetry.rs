@@ -9,7 +9,7 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::error::Error;
 
@@ -29,7 +29,8 @@ impl Telemetry {
     }
 }
 
-/// Installs the process-wide subscriber. Log level from `RUST_LOG` (default `info`); JSON logs when
+/// Installs the process-wide subscriber. Log level from `RUST_LOG` (default `info`), exported span
+/// level from `TRIBUTARY_TRACE_FILTER` (default `info`); JSON logs when
 /// `TRIBUTARY_LOG_FORMAT=json`; OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the
 /// exporter reads the standard `OTEL_*` variables). Call once, from `main`.
 pub fn init(service_name: &str) -> Result<Telemetry, Error> {
@@ -59,13 +60,24 @@ pub fn init(service_name: &str) -> Result<Telemetry, Error> {
     };
     global::set_text_map_propagator(TraceContextPropagator::new());
 
+    // Spans are exported at their own level, so quiet logs (`RUST_LOG=warn`) keep traces whole.
+    let trace_filter = std::env::var("TRIBUTARY_TRACE_FILTER")
+        .ok()
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
     let otel_layer = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name.to_string()))
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(service_name.to_string()))
+            .with_filter(trace_filter)
     });
+    let log_layer = if json {
+        tracing_subscriber::fmt::layer().json().boxed()
+    } else {
+        tracing_subscriber::fmt::layer().boxed()
+    }
+    .with_filter(filter);
     tracing_subscriber::registry()
-        .with(filter)
-        .with(json.then(|| tracing_subscriber::fmt::layer().json()))
-        .with((!json).then(tracing_subscriber::fmt::layer))
+        .with(log_layer)
         .with(otel_layer)
         .try_init()
         .map_err(|error| Error::Config(format!("tracing subscriber: {error}")))?;
