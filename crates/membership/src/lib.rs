@@ -4,7 +4,9 @@
 pub mod access;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod grpc;
+pub mod organizations;
 pub mod regions;
 pub mod store;
 
@@ -37,7 +39,8 @@ pub async fn serve(
         // Printed once, on the first start, because only its hash is stored.
         println!("operator API key (shown once, store it now): {generated}");
     }
-    let regions = Arc::new(regions::Regions::new(db.clone(), page_tokens));
+    let changes = events::Changes::new(db.clone()).await?;
+    let regions = Arc::new(regions::Regions::new(changes.clone(), page_tokens.clone()));
 
     let services = ServiceSet::new()
         .with(pb::region_service_server::RegionServiceServer::new(

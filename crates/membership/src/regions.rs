@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tributary_runtime::{
     Violations,
@@ -15,8 +15,13 @@ use tributary_runtime::{
 
 use crate::{
     error::{Error, Result},
-    store::regions as table,
+    events::{Changes, Event},
+    organizations::{check_account_id, may_act_for_account, require_account},
+    store::{account_regions, regions as table},
 };
+
+/// The AWS name for deregistering a region that is still in use.
+pub const REGION_IN_USE: &str = "ResourceInUseException";
 
 /// Default and maximum page sizes of `ListRegions`.
 const LIST_DEFAULT: u32 = 100;
@@ -76,16 +81,70 @@ pub fn validate_endpoint(endpoint: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// The region, or `ResourceNotFoundException`.
+pub async fn require_region(db: &impl ConnectionTrait, name: &str) -> Result<table::Model> {
+    table::Entity::find_by_id(name.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(
+                reason::RESOURCE_NOT_FOUND,
+                format!("region {name} is not registered"),
+            )
+        })
+}
+
+/// Every registered region, in name order.
+pub async fn registered_regions(db: &impl ConnectionTrait) -> Result<Vec<table::Model>> {
+    Ok(table::Entity::find()
+        .order_by_asc(table::Column::RegionName)
+        .all(db)
+        .await?)
+}
+
+/// True when `account_id` may contribute data from `region`: the region is not opt-in, or the
+/// account enabled it.
+pub async fn region_enabled_for(
+    db: &impl ConnectionTrait,
+    region: &table::Model,
+    account_id: &str,
+) -> Result<bool> {
+    if !region.opt_in {
+        return Ok(true);
+    }
+    Ok(
+        account_regions::Entity::find_by_id((account_id.to_string(), region.region_name.clone()))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Why a region cannot be deregistered, if it is in use.
+async fn region_in_use(db: &impl ConnectionTrait, name: &str) -> Result<Option<String>> {
+    let enabled_by = account_regions::Entity::find()
+        .filter(account_regions::Column::RegionName.eq(name))
+        .count(db)
+        .await?;
+    if enabled_by > 0 {
+        return Ok(Some(format!("{enabled_by} account(s) enabled it")));
+    }
+    Ok(None)
+}
+
 /// The region registry.
 pub struct Regions {
-    db: DatabaseConnection,
+    changes: Changes,
     page_tokens: PageTokens,
 }
 
 impl Regions {
-    /// The registry stored in `db`.
-    pub fn new(db: DatabaseConnection, page_tokens: PageTokens) -> Self {
-        Self { db, page_tokens }
+    /// The registry behind `changes`.
+    pub fn new(changes: Changes, page_tokens: PageTokens) -> Self {
+        Self {
+            changes,
+            page_tokens,
+        }
     }
 
     /// Registers a region or updates its endpoint and opt-in flag. Returns the region and whether it
@@ -93,9 +152,9 @@ impl Regions {
     pub async fn register(&self, caller: &Caller, input: RegisterRegion) -> Result<(Region, bool)> {
         caller.require_operator()?;
         let now = tributary_runtime::time::now();
-        let transaction = self.db.begin().await?;
+        let mut change = self.changes.begin().await?;
         let existing = table::Entity::find_by_id(input.name.clone())
-            .one(&transaction)
+            .one(change.tx())
             .await?;
         let (model, created) = match existing {
             Some(existing) => {
@@ -108,10 +167,12 @@ impl Regions {
                     active.collector_endpoint = Set(input.collector_endpoint);
                     active.opt_in = Set(input.opt_in);
                     active.updated_at = Set(now);
-                    (active.update(&transaction).await?, false)
+                    change.record(Event::new("region.updated").region(&input.name));
+                    (active.update(change.tx()).await?, false)
                 }
             }
             None => {
+                change.record(Event::new("region.registered").region(&input.name));
                 let active = table::ActiveModel {
                     region_name: Set(input.name),
                     collector_endpoint: Set(input.collector_endpoint),
@@ -119,10 +180,10 @@ impl Regions {
                     registered_at: Set(now),
                     updated_at: Set(now),
                 };
-                (active.insert(&transaction).await?, true)
+                (active.insert(change.tx()).await?, true)
             }
         };
-        transaction.commit().await?;
+        change.commit().await?;
         tracing::info!(region = %model.region_name, endpoint = %model.collector_endpoint, created, "region registered");
         Ok((model.into(), created))
     }
@@ -140,7 +201,10 @@ impl Regions {
         if let Some(after) = after {
             query = query.filter(table::Column::RegionName.gt(after));
         }
-        let mut rows = query.limit(u64::from(limit) + 1).all(&self.db).await?;
+        let mut rows = query
+            .limit(u64::from(limit) + 1)
+            .all(self.changes.db())
+            .await?;
         let next_page_token = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             let last = rows
@@ -163,18 +227,124 @@ impl Regions {
         let mut violations = Violations::new();
         violations.check("region_name", validate_region_name(name));
         violations.finish()?;
-        let deleted = table::Entity::delete_by_id(name.to_string())
-            .exec(&self.db)
-            .await?
-            .rows_affected;
-        if deleted == 0 {
-            return Err(Error::NotFound {
-                reason: reason::RESOURCE_NOT_FOUND,
-                message: format!("region {name} is not registered"),
-            });
+        let mut change = self.changes.begin().await?;
+        let region = require_region(change.tx(), name).await?;
+        if let Some(use_) = region_in_use(change.tx(), name).await? {
+            return Err(Error::failed_precondition(
+                REGION_IN_USE,
+                format!("region {name} is in use ({use_}); release it before deregistering"),
+            ));
         }
+        region.delete(change.tx()).await?;
+        change.record(Event::new("region.deregistered").region(name));
+        change.commit().await?;
         tracing::info!(region = %name, "region deregistered");
         Ok(())
+    }
+
+    /// Enables an opt-in region for an account; a no-op for regions that are not opt-in.
+    pub async fn enable_for_account(
+        &self,
+        caller: &Caller,
+        account_id: &str,
+        region_name: &str,
+    ) -> Result<()> {
+        self.set_enabled(caller, account_id, region_name, true)
+            .await
+    }
+
+    /// Disables an opt-in region for an account.
+    pub async fn disable_for_account(
+        &self,
+        caller: &Caller,
+        account_id: &str,
+        region_name: &str,
+    ) -> Result<()> {
+        self.set_enabled(caller, account_id, region_name, false)
+            .await
+    }
+
+    async fn set_enabled(
+        &self,
+        caller: &Caller,
+        account_id: &str,
+        region_name: &str,
+        enable: bool,
+    ) -> Result<()> {
+        let mut violations = Violations::new();
+        violations.check(
+            "account_id",
+            tributary_runtime::ids::validate_account_id(account_id),
+        );
+        violations.check("region_name", validate_region_name(region_name));
+        violations.finish()?;
+        let mut change = self.changes.begin().await?;
+        let account = require_account(change.tx(), account_id).await?;
+        if !may_act_for_account(caller, &account) {
+            return Err(Error::access_denied(format!(
+                "only an operator, account {account_id} or its management account may change its regions"
+            )));
+        }
+        let region = require_region(change.tx(), region_name).await?;
+        if !region.opt_in {
+            if enable {
+                return Ok(());
+            }
+            return Err(Error::invalid_field(
+                "region_name",
+                format!("region {region_name} is not an opt-in region and is always enabled"),
+            ));
+        }
+        let existing =
+            account_regions::Entity::find_by_id((account_id.to_string(), region_name.to_string()))
+                .one(change.tx())
+                .await?;
+        match (existing, enable) {
+            (None, true) => {
+                account_regions::ActiveModel {
+                    account_id: Set(account_id.to_string()),
+                    region_name: Set(region_name.to_string()),
+                    enabled_at: Set(tributary_runtime::time::now()),
+                }
+                .insert(change.tx())
+                .await?;
+                change.record(
+                    Event::new("account.region_enabled")
+                        .account(account_id)
+                        .region(region_name),
+                );
+            }
+            (Some(row), false) => {
+                row.delete(change.tx()).await?;
+                change.record(
+                    Event::new("account.region_disabled")
+                        .account(account_id)
+                        .region(region_name),
+                );
+            }
+            _ => {}
+        }
+        change.commit().await?;
+        Ok(())
+    }
+
+    /// The regions an account contributes data from.
+    pub async fn account_regions(&self, caller: &Caller, account_id: &str) -> Result<Vec<String>> {
+        check_account_id("account_id", account_id)?;
+        let db = self.changes.db();
+        let account = require_account(db, account_id).await?;
+        if !may_act_for_account(caller, &account) {
+            return Err(Error::access_denied(format!(
+                "the caller may not see account {account_id}'s regions"
+            )));
+        }
+        let mut names = Vec::new();
+        for region in registered_regions(db).await? {
+            if region_enabled_for(db, &region, account_id).await? {
+                names.push(region.region_name);
+            }
+        }
+        Ok(names)
     }
 }
 
