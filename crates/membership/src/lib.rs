@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod config;
+pub mod entitlements;
 pub mod error;
 pub mod events;
 pub mod grpc;
