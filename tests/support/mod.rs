@@ -157,6 +157,62 @@ impl TestCluster {
         )
     }
 
+    pub fn organizations(
+        &self,
+        key: &str,
+    ) -> membership_pb::organization_service_client::OrganizationServiceClient<Authed> {
+        membership_pb::organization_service_client::OrganizationServiceClient::with_interceptor(
+            channel(self.membership_address()),
+            bearer(key),
+        )
+    }
+
+    /// Creates an account with the operator key (standalone, or in `organization_id`).
+    pub async fn create_account(
+        &self,
+        account_id: &str,
+        organization_id: &str,
+    ) -> membership_pb::Account {
+        self.organizations(self.operator_key())
+            .create_account(membership_pb::CreateAccountRequest {
+                account_id: account_id.into(),
+                name: format!("account {account_id}"),
+                email: String::new(),
+                organization_id: organization_id.into(),
+            })
+            .await
+            .expect("the operator creates an account")
+            .into_inner()
+            .account
+            .expect("the account")
+    }
+
+    /// Creates an organization managed by a new account `management_account_id`, returning its id
+    /// and a management key.
+    pub async fn create_organization(&self, management_account_id: &str) -> (String, String) {
+        self.create_account(management_account_id, "").await;
+        let organization = self
+            .organizations(self.operator_key())
+            .create_organization(membership_pb::CreateOrganizationRequest {
+                management_account_id: management_account_id.into(),
+                feature_set: membership_pb::FeatureSet::All as i32,
+            })
+            .await
+            .expect("the operator creates an organization")
+            .into_inner()
+            .organization
+            .expect("the organization");
+        let (key, _) = self
+            .create_key(membership_pb::Principal {
+                kind: membership_pb::PrincipalKind::OrganizationManagement as i32,
+                account_id: management_account_id.into(),
+                organization_id: organization.organization_id.clone(),
+                service_name: String::new(),
+            })
+            .await;
+        (organization.organization_id, key)
+    }
+
     pub fn collector(
         &self,
         region: &str,

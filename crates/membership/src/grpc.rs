@@ -2,7 +2,9 @@
 //! results. No logic here.
 
 pub mod access;
+pub mod organizations;
 pub mod regions;
 
 pub use access::GrpcAccess;
+pub use organizations::GrpcOrganizations;
 pub use regions::GrpcRegions;

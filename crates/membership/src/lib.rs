@@ -42,6 +42,10 @@ pub async fn serve(
     }
     let changes = events::Changes::new(db.clone()).await?;
     let regions = Arc::new(regions::Regions::new(changes.clone(), page_tokens.clone()));
+    let directory = Arc::new(organizations::Organizations::new(
+        changes.clone(),
+        page_tokens.clone(),
+    ));
 
     let services = ServiceSet::new()
         .with(pb::region_service_server::RegionServiceServer::new(
@@ -49,7 +53,12 @@ pub async fn serve(
         ))
         .with(pb::access_service_server::AccessServiceServer::new(
             grpc::GrpcAccess::new(api_keys.clone()),
-        ));
+        ))
+        .with(
+            pb::organization_service_server::OrganizationServiceServer::new(
+                grpc::GrpcOrganizations::new(directory),
+            ),
+        );
     let authenticator = Arc::new(access::LocalAuthenticator::new(api_keys));
     let parts = ServerParts::new("membership", services, authenticator, &config.server);
     tributary_runtime::server::serve(listener, parts, shutdown).await?;
