@@ -167,6 +167,16 @@ impl TestCluster {
         )
     }
 
+    pub fn entitlements(
+        &self,
+        key: &str,
+    ) -> membership_pb::entitlement_service_client::EntitlementServiceClient<Authed> {
+        membership_pb::entitlement_service_client::EntitlementServiceClient::with_interceptor(
+            channel(self.membership_address()),
+            bearer(key),
+        )
+    }
+
     /// Creates an account with the operator key (standalone, or in `organization_id`).
     pub async fn create_account(
         &self,
@@ -247,6 +257,33 @@ impl TestCluster {
             .into_inner();
         let key = created.api_key.expect("the key's metadata");
         (created.secret, key.key_id)
+    }
+
+    pub fn authorizations(
+        &self,
+        key: &str,
+    ) -> membership_pb::aggregation_authorization_service_client::AggregationAuthorizationServiceClient<Authed>
+    {
+        membership_pb::aggregation_authorization_service_client::AggregationAuthorizationServiceClient::with_interceptor(
+            channel(self.membership_address()),
+            bearer(key),
+        )
+    }
+
+    pub fn securityhub(
+        &self,
+        key: &str,
+    ) -> membership_pb::security_hub_members_service_client::SecurityHubMembersServiceClient<Authed>
+    {
+        membership_pb::security_hub_members_service_client::SecurityHubMembersServiceClient::with_interceptor(
+            channel(self.membership_address()),
+            bearer(key),
+        )
+    }
+
+    /// Creates an account principal's key for `account_id` and returns its secret.
+    pub async fn account_key(&self, account_id: &str) -> String {
+        self.create_key(account_principal(account_id)).await.0
     }
 
     /// Stops every service gracefully, failing the test if any service failed.
@@ -341,4 +378,30 @@ macro_rules! on_both_backends {
             )+
         }
     };
+}
+
+impl TestCluster {
+    /// The `ConfigService` of the collector of `region`, calling with `key`.
+    pub fn config(
+        &self,
+        region: &str,
+        key: &str,
+    ) -> collector_pb::config_service_client::ConfigServiceClient<Authed> {
+        collector_pb::config_service_client::ConfigServiceClient::with_interceptor(
+            channel(self.collector_address(region)),
+            bearer(key),
+        )
+    }
+
+    /// The `ChangeLogService` of the collector of `region`, calling with `key`.
+    pub fn change_log(
+        &self,
+        region: &str,
+        key: &str,
+    ) -> collector_pb::change_log_service_client::ChangeLogServiceClient<Authed> {
+        collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
+            channel(self.collector_address(region)),
+            bearer(key),
+        )
+    }
 }

@@ -99,6 +99,7 @@ impl Cluster {
             server: settings(&membership_listener, "membership")?,
             bootstrap_key: Some(spec.operator_key.clone()),
             bootstrap_service_key: Some(spec.service_key.clone()),
+            ..MembershipConfig::default()
         };
         let membership_client = MembershipClientSettings {
             membership_endpoint: format!("http://{membership_address}"),
@@ -149,6 +150,7 @@ impl Cluster {
                 server: settings(&listener, &format!("collector-{region}"))?,
                 membership: membership_client.clone(),
                 region: region.clone(),
+                ..CollectorConfig::default()
             };
             tasks.push((
                 format!("collector {region}"),

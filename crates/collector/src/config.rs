@@ -23,6 +23,21 @@ pub struct CollectorConfig {
     pub membership: MembershipClientSettings,
     /// The region this collector serves (`--region`, `TRIBUTARY_REGION`); required.
     pub region: String,
+    /// How long superseded change-log records are kept before compaction may delete them.
+    #[serde(default = "default_retention")]
+    pub change_log_retention_seconds: u64,
+    /// How often compaction runs.
+    #[serde(default = "default_compaction_interval")]
+    pub change_log_compaction_interval_seconds: u64,
+}
+
+/// Seven days, like the aggregator's freshness window.
+fn default_retention() -> u64 {
+    7 * 24 * 60 * 60
+}
+
+fn default_compaction_interval() -> u64 {
+    60 * 60
 }
 
 impl Default for CollectorConfig {
@@ -34,6 +49,8 @@ impl Default for CollectorConfig {
             ),
             membership: MembershipClientSettings::default(),
             region: String::new(),
+            change_log_retention_seconds: default_retention(),
+            change_log_compaction_interval_seconds: default_compaction_interval(),
         }
     }
 }
@@ -54,6 +71,12 @@ impl CollectorConfig {
     pub fn validate(&self) -> Result<(), tributary_runtime::Error> {
         let mut violations = Violations::new();
         violations.check("region", validate_region_name(&self.region));
+        if self.change_log_compaction_interval_seconds == 0 {
+            violations.add(
+                "change_log_compaction_interval_seconds",
+                "must be at least 1",
+            );
+        }
         violations
             .finish()
             .map_err(|error| tributary_runtime::Error::Config(error.to_string()))

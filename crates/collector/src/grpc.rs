@@ -1,5 +1,8 @@
 //! The collector's gRPC face: unwraps requests, calls the domain, maps results. No logic here.
 
+mod change_log;
+mod config;
+
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
@@ -8,6 +11,9 @@ use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{auth::caller, time::to_timestamp};
 
 use crate::info::CollectorInfo;
+
+pub use change_log::GrpcChangeLog;
+pub use config::GrpcConfig;
 
 /// `CollectorService`.
 pub struct GrpcCollector {

@@ -1,9 +1,8 @@
 //! What a collector says about itself: its region, version and change-log head.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder, QuerySelect};
 
-use crate::{error::Result, store::change_log};
+use crate::{change_log::ChangeLog, error::Result};
 
 /// The collector's description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,16 +15,16 @@ pub struct Info {
 
 /// Reads the collector's description.
 pub struct CollectorInfo {
-    db: DatabaseConnection,
+    change_log: ChangeLog,
     region: String,
     started_at: DateTime<Utc>,
 }
 
 impl CollectorInfo {
-    /// Describes the collector of `region` storing into `db`.
-    pub fn new(db: DatabaseConnection, region: String) -> Self {
+    /// Describes the collector of `region` whose writes go through `change_log`.
+    pub fn new(change_log: ChangeLog, region: String) -> Self {
         Self {
-            db,
+            change_log,
             region,
             started_at: tributary_runtime::time::now(),
         }
@@ -33,18 +32,11 @@ impl CollectorInfo {
 
     /// The current description; the head is the highest committed sequence number.
     pub async fn get(&self) -> Result<Info> {
-        let head: Option<i64> = change_log::Entity::find()
-            .select_only()
-            .column(change_log::Column::Seq)
-            .order_by_desc(change_log::Column::Seq)
-            .limit(1)
-            .into_tuple()
-            .one(&self.db)
-            .await?;
+        let head = self.change_log.head().await?;
         Ok(Info {
             region: self.region.clone(),
             version: tributary_runtime::VERSION,
-            change_log_head: head.map_or(0, |seq| u64::try_from(seq).unwrap_or(0)),
+            change_log_head: head.seq,
             started_at: self.started_at,
         })
     }

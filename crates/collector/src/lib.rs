@@ -1,13 +1,17 @@
 //! The collector: one per region, the regional data plane for every account in that region. Every
 //! write appends to the region's change log, which aggregators read.
 
+pub mod access;
+pub mod change_log;
 pub mod config;
+pub mod config_items;
 pub mod error;
 pub mod grpc;
 pub mod info;
+pub mod recorders;
 pub mod store;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -26,13 +30,47 @@ pub async fn serve(
 ) -> Result<(), Error> {
     config.validate()?;
     let authenticator = tributary_runtime::auth::membership_authenticator(&config.membership)?;
-    let (db, _page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
-    let info = Arc::new(info::CollectorInfo::new(db.clone(), config.region.clone()));
-    let services = ServiceSet::new().with(
-        pb::collector_service_server::CollectorServiceServer::new(grpc::GrpcCollector::new(info)),
+    let (db, page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
+    let change_log = change_log::ChangeLog::open(db.clone()).await?;
+    let info = Arc::new(info::CollectorInfo::new(
+        change_log.clone(),
+        config.region.clone(),
+    ));
+    let recorders = Arc::new(recorders::Recorders::new(change_log.clone()));
+    let items = Arc::new(config_items::ConfigItems::new(
+        change_log.clone(),
+        page_tokens,
+        config.region.clone(),
+    ));
+    let retention = Duration::from_secs(config.change_log_retention_seconds);
+    let compaction_stop = shutdown.child_token();
+    let compaction = change_log::spawn_compaction(
+        change_log.clone(),
+        retention,
+        Duration::from_secs(config.change_log_compaction_interval_seconds),
+        compaction_stop.clone(),
     );
+    let services = ServiceSet::new()
+        .with(pb::collector_service_server::CollectorServiceServer::new(
+            grpc::GrpcCollector::new(info),
+        ))
+        .with(pb::config_service_server::ConfigServiceServer::new(
+            grpc::GrpcConfig::new(recorders, items),
+        ))
+        .with(pb::change_log_service_server::ChangeLogServiceServer::new(
+            grpc::GrpcChangeLog::new(
+                change_log,
+                Arc::new(access::ServicePrincipalsMayStream),
+                retention,
+                shutdown.clone(),
+            ),
+        ));
     let parts = ServerParts::new("collector", services, authenticator, &config.server);
-    tributary_runtime::server::serve(listener, parts, shutdown).await?;
+    let served = tributary_runtime::server::serve(listener, parts, shutdown.clone()).await;
+    // Stop the compaction loop (also when serving failed) so it never outlives the database.
+    compaction_stop.cancel();
+    let _ = compaction.await;
+    served?;
     db.close().await?;
     Ok(())
 }

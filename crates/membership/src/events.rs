@@ -11,7 +11,10 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
-use tokio::sync::watch;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
 use crate::{error::Result, store::events as table};
 
@@ -133,6 +136,51 @@ impl Changes {
             .all(&self.db)
             .await?;
         Ok(rows.into_iter().map(Event::from).collect())
+    }
+}
+
+/// How many events one `Watch` batch carries at most.
+const FOLLOW_BATCH: u64 = 500;
+/// How often a follower re-reads the log without a local commit, so changes committed by another
+/// membership replica on the same database still arrive.
+const FOLLOW_RECHECK: Duration = Duration::from_secs(1);
+
+impl Changes {
+    /// Streams batches of events above `from` in order: first everything already committed, then
+    /// new commits as they happen, until `shutdown` is cancelled or the receiver is dropped.
+    pub fn follow(
+        &self,
+        from: u64,
+        shutdown: CancellationToken,
+    ) -> mpsc::Receiver<Result<Vec<Event>>> {
+        let (batches_tx, batches_rx) = mpsc::channel(4);
+        let changes = self.clone();
+        tokio::spawn(async move {
+            let mut head_rx = changes.subscribe();
+            let mut cursor = from;
+            loop {
+                loop {
+                    let batch = match changes.read(cursor, FOLLOW_BATCH).await {
+                        Ok(batch) => batch,
+                        Err(error) => {
+                            let _ = batches_tx.send(Err(error)).await;
+                            return;
+                        }
+                    };
+                    let Some(last) = batch.last() else { break };
+                    cursor = last.revision;
+                    if batches_tx.send(Ok(batch)).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = batches_tx.closed() => return,
+                    _ = tokio::time::timeout(FOLLOW_RECHECK, head_rx.wait_for(|head| *head > cursor)) => {}
+                }
+            }
+        });
+        batches_rx
     }
 }
 
@@ -263,6 +311,8 @@ pub const KINDS: &[&str] = &[
     "config_aggregator.withdrawn",
     "finding_aggregator.declared",
     "finding_aggregator.withdrawn",
+    "authorization.tagged",
+    "authorization.untagged",
 ];
 
 impl From<table::Model> for Event {

@@ -2,13 +2,18 @@
 //! what. Other services authenticate their callers through its `AccessService`.
 
 pub mod access;
+pub mod authorizations;
+pub mod clock;
 pub mod config;
+pub mod config_aggregators;
 pub mod entitlements;
 pub mod error;
 pub mod events;
+pub mod finding_aggregators;
 pub mod grpc;
 pub mod organizations;
 pub mod regions;
+pub mod securityhub;
 pub mod store;
 
 use std::sync::Arc;
@@ -46,6 +51,23 @@ pub async fn serve(
         changes.clone(),
         page_tokens.clone(),
     ));
+    let clock = clock::Clock::system();
+    let config_aggregators = Arc::new(config_aggregators::ConfigAggregators::new(
+        changes.clone(),
+        config_aggregators::AggregationSettings::from_config(&config),
+        clock.clone(),
+    ));
+    let authorizations = Arc::new(authorizations::Authorizations::new(
+        changes.clone(),
+        page_tokens.clone(),
+        config_aggregators.clone(),
+        clock,
+    ));
+
+    let security_hub = Arc::new(
+        securityhub::SecurityHub::open(changes.clone(), page_tokens.clone(), config.securityhub)
+            .await?,
+    );
 
     let services = ServiceSet::new()
         .with(pb::region_service_server::RegionServiceServer::new(
@@ -58,7 +80,25 @@ pub async fn serve(
             pb::organization_service_server::OrganizationServiceServer::new(
                 grpc::GrpcOrganizations::new(directory),
             ),
-        );
+        )
+        .with(
+            pb::aggregation_authorization_service_server::AggregationAuthorizationServiceServer::new(
+                grpc::GrpcAuthorizations::new(authorizations),
+            ),
+        )
+        .with(
+            pb::security_hub_members_service_server::SecurityHubMembersServiceServer::new(
+                grpc::GrpcSecurityHub::new(security_hub),
+            ),
+        )
+        .with(pb::entitlement_service_server::EntitlementServiceServer::new(
+            grpc::GrpcEntitlements::new(
+                config_aggregators,
+                Arc::new(finding_aggregators::FindingAggregators::new(changes.clone())),
+                changes,
+                shutdown.child_token(),
+            ),
+        ));
     let authenticator = Arc::new(access::LocalAuthenticator::new(api_keys));
     let parts = ServerParts::new("membership", services, authenticator, &config.server);
     tributary_runtime::server::serve(listener, parts, shutdown).await?;

@@ -520,6 +520,12 @@ impl Organizations {
                     .organization(organization_id)
                     .account(&account.account_id),
             );
+            crate::securityhub::on_account_joined(
+                &mut change,
+                organization_id,
+                &account.account_id,
+            )
+            .await?;
         }
         change.commit().await?;
         Ok(account)
@@ -625,6 +631,7 @@ impl Organizations {
                 .organization(organization_id)
                 .account(account_id),
         );
+        crate::securityhub::on_account_joined(&mut change, organization_id, account_id).await?;
         change.commit().await?;
         Ok(account)
     }
@@ -660,6 +667,7 @@ impl Organizations {
                 .organization(organization_id)
                 .account(account_id),
         );
+        crate::securityhub::on_account_left(&mut change, organization_id, account_id).await?;
         change.commit().await?;
         Ok(account)
     }
@@ -706,6 +714,7 @@ impl Organizations {
                     .organization(&organization_id)
                     .account(account_id),
             );
+            crate::securityhub::on_account_left(&mut change, &organization_id, account_id).await?;
         }
         let mut active: accounts::ActiveModel = account.into();
         active.status = Set(status.as_str().to_string());
@@ -716,6 +725,9 @@ impl Organizations {
             AccountStatus::Closed => "account.closed",
         };
         change.record(Event::new(kind).account(account_id));
+        if status == AccountStatus::Closed {
+            crate::securityhub::on_account_closed(&mut change, account_id).await?;
+        }
         change.commit().await?;
         Ok(account)
     }

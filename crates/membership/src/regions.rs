@@ -129,6 +129,21 @@ async fn region_in_use(db: &impl ConnectionTrait, name: &str) -> Result<Option<S
     if enabled_by > 0 {
         return Ok(Some(format!("{enabled_by} account(s) enabled it")));
     }
+    if let Some(use_) = crate::config_aggregators::region_in_use(db, name).await? {
+        return Ok(Some(use_));
+    }
+    if let Some(use_) = crate::authorizations::region_in_use(db, name).await? {
+        return Ok(Some(use_));
+    }
+    let hubs = crate::securityhub::hubs_in_region(db, name).await?;
+    if hubs > 0 {
+        return Ok(Some(format!(
+            "Security Hub is enabled in it for {hubs} account(s)"
+        )));
+    }
+    if let Some(use_) = crate::finding_aggregators::region_in_use(db, name).await? {
+        return Ok(Some(use_));
+    }
     Ok(None)
 }
 

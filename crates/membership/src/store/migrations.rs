@@ -13,6 +13,9 @@ impl MigratorTrait for Migrator {
             Box::new(CreateSettingsTable),
             Box::new(CreateRegionsAndApiKeys),
             Box::new(CreateOrganizationsAndEvents),
+            Box::new(super::authorizations_migration::CreateAggregationAuthorizations),
+            Box::new(super::securityhub_migration::CreateSecurityHubTables),
+            Box::new(super::finding_aggregators_migration::CreateFindingAggregatorDeclarations),
         ]
     }
 }
