@@ -573,6 +573,16 @@ async fn api_keys_are_created_listed_and_checked_by_principal(backend: Backend) 
         violated_fields(&error),
         ["name", "principal.account_id", "principal.organization_id"]
     );
+    let unknown = cluster
+        .access(&operator)
+        .create_api_key(membership_pb::CreateApiKeyRequest {
+            name: "nobody".into(),
+            principal: Some(account_principal("999999999999")),
+        })
+        .await
+        .expect_err("a key for an unknown account is refused");
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert_eq!(reason(&unknown), "AccountNotFoundException");
     let error = cluster
         .access(&operator)
         .create_api_key(membership_pb::CreateApiKeyRequest {

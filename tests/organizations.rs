@@ -291,6 +291,22 @@ async fn account_input_conflicts_and_permissions_are_enforced(backend: Backend) 
         .expect_err("more than 20 per page is refused");
     assert_eq!(reason(&bad_limit), "InvalidLimitException");
 
+    let not_management = cluster
+        .access(&operator)
+        .create_api_key(pb::CreateApiKeyRequest {
+            name: "impostor".into(),
+            principal: Some(pb::Principal {
+                kind: pb::PrincipalKind::OrganizationManagement as i32,
+                account_id: "200000000009".into(),
+                organization_id: organization_id.clone(),
+                service_name: String::new(),
+            }),
+        })
+        .await
+        .expect_err("a management key must name the management account");
+    assert_eq!(not_management.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&not_management), ["principal.account_id"]);
+
     assert_eq!(
         list_all(&cluster, &operator, "").await,
         before,

@@ -469,18 +469,25 @@ async fn hubs_are_enabled_described_updated_and_disabled(backend: Backend) {
     let again = enable(&admin, US).await;
     assert!(again.tags.is_empty());
 
-    // An account the directory does not know cannot enable a hub.
-    let ghost_key = cluster.account_key("999999999999").await;
+    // A closed account keeps its key but cannot enable a hub.
+    let closed_key = cluster.account_key("999999999999").await;
+    cluster
+        .organizations(cluster.operator_key())
+        .close_account(pb::CloseAccountRequest {
+            account_id: "999999999999".into(),
+        })
+        .await
+        .expect("the operator closes the account");
     expect_error(
         cluster
-            .securityhub(&ghost_key)
+            .securityhub(&closed_key)
             .enable_security_hub(pb::EnableSecurityHubRequest {
                 region: US.into(),
                 ..Default::default()
             })
             .await,
-        Code::NotFound,
-        "AccountNotFoundException",
+        Code::FailedPrecondition,
+        "InvalidAccessException",
     );
     cluster.shutdown().await;
 }

@@ -177,6 +177,23 @@ impl TestCluster {
         )
     }
 
+    /// Creates the standalone account `account_id` unless it exists.
+    pub async fn ensure_account(&self, account_id: &str) {
+        let described = self
+            .organizations(self.operator_key())
+            .describe_account(membership_pb::DescribeAccountRequest {
+                account_id: account_id.into(),
+            })
+            .await;
+        match described {
+            Ok(_) => {}
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                self.create_account(account_id, "").await;
+            }
+            Err(status) => panic!("describing account {account_id} failed: {status}"),
+        }
+    }
+
     /// Creates an account with the operator key (standalone, or in `organization_id`).
     pub async fn create_account(
         &self,
@@ -244,8 +261,12 @@ impl TestCluster {
         )
     }
 
-    /// Creates a key for `principal` with the operator key and returns its secret and id.
+    /// Creates a key for `principal` with the operator key and returns its secret and id. An
+    /// account principal's account is created first when it does not exist yet.
     pub async fn create_key(&self, principal: membership_pb::Principal) -> (String, String) {
+        if principal.kind == membership_pb::PrincipalKind::Account as i32 {
+            self.ensure_account(&principal.account_id).await;
+        }
         let created = self
             .access(self.operator_key())
             .create_api_key(membership_pb::CreateApiKeyRequest {

@@ -20,6 +20,7 @@ use tributary_runtime::{
 
 use crate::{
     error::{Error, Result},
+    organizations::{self, AccountStatus, require_account, require_organization},
     store::api_keys as table,
 };
 
@@ -97,10 +98,44 @@ impl ApiKeys {
     /// Creates a key and returns it with its secret, which is not stored. Operators only.
     pub async fn create(&self, caller: &Caller, input: CreateApiKey) -> Result<(ApiKey, String)> {
         caller.require_operator()?;
+        self.require_principal_exists(&input.principal).await?;
         let secret = generate_secret();
         let key = self.insert(&input.name, &input.principal, &secret).await?;
         tracing::info!(key_id = %key.key_id, created_by = %caller.key_id, "api key created");
         Ok((key, secret))
+    }
+
+    /// Account keys need an existing, open account; organization-management keys need the
+    /// organization and its management account.
+    async fn require_principal_exists(&self, principal: &Principal) -> Result<()> {
+        match principal {
+            Principal::Account { account_id } => {
+                let account = require_account(&self.db, account_id).await?;
+                if AccountStatus::parse(&account.status) == AccountStatus::Closed {
+                    return Err(Error::failed_precondition(
+                        organizations::reason::ACCOUNT_CLOSED,
+                        format!("account {account_id} is closed"),
+                    ));
+                }
+            }
+            Principal::OrganizationManagement {
+                organization_id,
+                account_id,
+            } => {
+                let organization = require_organization(&self.db, organization_id).await?;
+                if organization.management_account_id != *account_id {
+                    return Err(Error::invalid_field(
+                        "principal.account_id",
+                        format!(
+                            "must be the management account of {organization_id} ({})",
+                            organization.management_account_id
+                        ),
+                    ));
+                }
+            }
+            Principal::Operator | Principal::Service { .. } => {}
+        }
+        Ok(())
     }
 
     /// Lists keys in creation order. Operators only.
