@@ -1,6 +1,7 @@
 //! End-to-end tests of the collector's change log: Subscribe (catch-up, live tail, resume),
 //! Snapshot, GetHead, compaction and the ordering guarantee under concurrent writers, over real
-//! gRPC on SQLite and PostgreSQL.
+//! gRPC on SQLite and PostgreSQL. Every stream names a Config aggregator entitled to both test
+//! accounts in the region.
 
 // A panic in a test is a failed assertion with a location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,9 +10,12 @@ mod support;
 
 use std::{collections::BTreeMap, time::Duration};
 
-use support::{Authed, Backend, TestCluster, account_principal, reason, violated_fields};
+use support::{
+    Authed, Backend, TestCluster, account_principal, config_aggregator_reference, reason,
+    violated_fields,
+};
 use tonic::{Code, Streaming};
-use tributary_proto::collector::v1 as pb;
+use tributary_proto::{collector::v1 as pb, membership::v1 as membership_pb};
 
 on_both_backends! {
     subscribe_catches_up_from_zero_and_the_middle_then_tails_live,
@@ -31,11 +35,28 @@ const WAIT: Duration = Duration::from_secs(20);
 type Config = pb::config_service_client::ConfigServiceClient<Authed>;
 type ChangeLog = pb::change_log_service_client::ChangeLogServiceClient<Authed>;
 
+const AGGREGATOR: &str = "change-log";
+
+/// Starts the cluster and declares the aggregator every stream names, entitled to both accounts.
 async fn start(backend: Backend) -> TestCluster {
-    TestCluster::builder(backend)
+    let cluster = TestCluster::builder(backend)
         .collector(REGION)
         .start()
-        .await
+        .await;
+    cluster
+        .entitled_config_aggregator(
+            ACCOUNT,
+            REGION,
+            AGGREGATOR,
+            &[ACCOUNT, OTHER_ACCOUNT],
+            &[REGION],
+        )
+        .await;
+    cluster
+}
+
+fn aggregator() -> Option<membership_pb::AggregatorReference> {
+    Some(config_aggregator_reference(ACCOUNT, REGION, AGGREGATOR))
 }
 
 fn service_config(cluster: &TestCluster) -> Config {
@@ -110,6 +131,7 @@ async fn subscribe(
             from_seq,
             account_ids: Vec::new(),
             kinds: Vec::new(),
+            aggregator: aggregator(),
         })
         .await
         .map(tonic::Response::into_inner)
@@ -284,7 +306,10 @@ async fn snapshot_plus_subscribe_from_its_seq_equals_the_full_state(backend: Bac
     .await;
 
     let mut snapshot = client
-        .snapshot(pb::SnapshotRequest::default())
+        .snapshot(pb::SnapshotRequest {
+            aggregator: aggregator(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -331,6 +356,7 @@ async fn snapshot_plus_subscribe_from_its_seq_equals_the_full_state(backend: Bac
         .snapshot(pb::SnapshotRequest {
             account_ids: vec![OTHER_ACCOUNT.into()],
             kinds: vec![pb::ChangeKind::ConfigurationItem as i32],
+            aggregator: aggregator(),
         })
         .await
         .unwrap()
@@ -467,7 +493,10 @@ async fn change_log_calls_need_a_service_or_operator_key(backend: Backend) {
     let denied = subscribe(&mut account_client, 0).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
     let denied = account_client
-        .snapshot(pb::SnapshotRequest::default())
+        .snapshot(pb::SnapshotRequest {
+            aggregator: aggregator(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
@@ -479,6 +508,7 @@ async fn change_log_calls_need_a_service_or_operator_key(backend: Backend) {
             from_seq: 0,
             account_ids: vec!["nope".into()],
             kinds: vec![pb::ChangeKind::Unspecified as i32],
+            aggregator: aggregator(),
         })
         .await
         .unwrap_err();
@@ -501,6 +531,7 @@ async fn filters_select_accounts_and_kinds(backend: Backend) {
             from_seq: 0,
             account_ids: vec![OTHER_ACCOUNT.into()],
             kinds: vec![pb::ChangeKind::ConfigurationItem as i32],
+            aggregator: aggregator(),
         })
         .await
         .unwrap()

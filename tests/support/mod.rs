@@ -426,3 +426,139 @@ impl TestCluster {
         )
     }
 }
+
+impl TestCluster {
+    /// Declares the account-source Config aggregator `name` of `owner` in `home_region` covering
+    /// `accounts` in `regions`, with every listed account other than the owner authorizing it in
+    /// each region, so every pair is AUTHORIZED. Creates missing accounts. Returns the reference a
+    /// change-log stream names.
+    pub async fn entitled_config_aggregator(
+        &self,
+        owner: &str,
+        home_region: &str,
+        name: &str,
+        accounts: &[&str],
+        regions: &[&str],
+    ) -> membership_pb::AggregatorReference {
+        self.ensure_account(owner).await;
+        for account_id in accounts.iter().filter(|account_id| **account_id != owner) {
+            let key = self.account_key(account_id).await;
+            for region in regions {
+                self.authorizations(&key)
+                    .put_aggregation_authorization(
+                        membership_pb::PutAggregationAuthorizationRequest {
+                            region: region.to_string(),
+                            authorized_account_id: owner.into(),
+                            authorized_aws_region: home_region.into(),
+                            tags: Vec::new(),
+                        },
+                    )
+                    .await
+                    .expect("the source authorizes the aggregator");
+            }
+        }
+        self.entitlements(self.service_key())
+            .declare_config_aggregator(membership_pb::DeclareConfigAggregatorRequest {
+                declaration: Some(membership_pb::ConfigAggregatorDeclaration {
+                    owner_account_id: owner.into(),
+                    home_region: home_region.into(),
+                    aggregator_name: name.into(),
+                    account_ids: accounts.iter().map(|account| account.to_string()).collect(),
+                    organization_source: false,
+                    all_regions: false,
+                    regions: regions.iter().map(|region| region.to_string()).collect(),
+                }),
+            })
+            .await
+            .expect("the aggregator is declared");
+        config_aggregator_reference(owner, home_region, name)
+    }
+}
+
+/// The reference of a Config aggregator, declared or not.
+pub fn config_aggregator_reference(
+    owner: &str,
+    home_region: &str,
+    name: &str,
+) -> membership_pb::AggregatorReference {
+    membership_pb::AggregatorReference {
+        aggregator: Some(
+            membership_pb::aggregator_reference::Aggregator::ConfigAggregator(
+                membership_pb::ConfigAggregatorKey {
+                    owner_account_id: owner.into(),
+                    home_region: home_region.into(),
+                    aggregator_name: name.into(),
+                },
+            ),
+        ),
+    }
+}
+
+/// Enables the hub of both accounts in `region` (where not yet enabled) and makes `member_id` an
+/// Enabled member of `administrator_id` there by invitation and acceptance.
+pub async fn make_enabled_member(
+    cluster: &TestCluster,
+    administrator_key: &str,
+    administrator_id: &str,
+    member_id: &str,
+    member_key: &str,
+    region: &str,
+) {
+    for key in [administrator_key, member_key] {
+        let enabled = cluster
+            .securityhub(key)
+            .enable_security_hub(membership_pb::EnableSecurityHubRequest {
+                region: region.into(),
+                ..Default::default()
+            })
+            .await;
+        match enabled {
+            Ok(_) => {}
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) => panic!("enabling the hub in {region} failed: {status}"),
+        }
+    }
+    let mut administrator = cluster.securityhub(administrator_key);
+    let created = administrator
+        .create_members(membership_pb::CreateMembersRequest {
+            region: region.into(),
+            account_details: vec![membership_pb::AccountDetails {
+                account_id: member_id.into(),
+                email: String::new(),
+            }],
+        })
+        .await
+        .expect("members are created")
+        .into_inner();
+    assert!(created.unprocessed_accounts.is_empty(), "{created:?}");
+    let invited = administrator
+        .invite_members(membership_pb::InviteMembersRequest {
+            region: region.into(),
+            account_ids: vec![member_id.into()],
+        })
+        .await
+        .expect("members are invited")
+        .into_inner();
+    assert!(invited.unprocessed_accounts.is_empty(), "{invited:?}");
+    let mut member = cluster.securityhub(member_key);
+    let invitation = member
+        .list_invitations(membership_pb::ListInvitationsRequest {
+            region: region.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("invitations are listed")
+        .into_inner()
+        .invitations
+        .into_iter()
+        .find(|invitation| invitation.account_id == administrator_id)
+        .expect("the invitation is listed");
+    member
+        .accept_administrator_invitation(membership_pb::AcceptAdministratorInvitationRequest {
+            region: region.into(),
+            administrator_id: administrator_id.into(),
+            invitation_id: invitation.invitation_id,
+        })
+        .await
+        .expect("the invitation is accepted");
+}

@@ -24,7 +24,7 @@ use tributary_runtime::{
 };
 
 use crate::{
-    access::require_account_access,
+    access::AccountAccess,
     change_log::{ChangeKind, ChangeLog, ChangeOp, ChangeTx, to_i64},
     error::{Error, Result, reason},
     recorders::{self, is_global_resource_type},
@@ -90,15 +90,23 @@ pub struct ConfigItems {
     change_log: ChangeLog,
     page_tokens: PageTokens,
     region: String,
+    access: AccountAccess,
 }
 
 impl ConfigItems {
-    /// Items of `region` stored through `change_log`.
-    pub fn new(change_log: ChangeLog, page_tokens: PageTokens, region: String) -> Self {
+    /// Items of `region` stored through `change_log`; `access` decides who reads and writes which
+    /// account's items.
+    pub fn new(
+        change_log: ChangeLog,
+        page_tokens: PageTokens,
+        region: String,
+        access: AccountAccess,
+    ) -> Self {
         Self {
             change_log,
             page_tokens,
             region,
+            access,
         }
     }
 
@@ -106,7 +114,7 @@ impl ConfigItems {
     /// with a history entry and a change record. Needs a running recorder whose recording group
     /// covers every item's type.
     pub async fn put_items(&self, caller: &Caller, input: PutItems) -> Result<PutItemsOutcome> {
-        require_account_access(caller, &input.account_id)?;
+        self.access.require_write(caller, &input.account_id)?;
         let mut change_tx = self.change_log.begin().await?;
         let (recorder, group) = recorders::running_recorder(&change_tx, &input.account_id).await?;
         let mut violations = Violations::new();
@@ -144,7 +152,7 @@ impl ConfigItems {
     /// Records a custom resource's configuration: RESOURCE_DISCOVERED the first time (or after a
     /// deletion), OK afterwards.
     pub async fn put_custom(&self, caller: &Caller, input: PutCustomResource) -> Result<u64> {
-        require_account_access(caller, &input.account_id)?;
+        self.access.require_write(caller, &input.account_id)?;
         let mut change_tx = self.change_log.begin().await?;
         let (recorder, _) = recorders::running_recorder(&change_tx, &input.account_id).await?;
         let existing = current_row(
@@ -187,7 +195,7 @@ impl ConfigItems {
 
     /// Records the deletion of a custom resource.
     pub async fn delete_custom(&self, caller: &Caller, input: DeleteCustomResource) -> Result<()> {
-        require_account_access(caller, &input.account_id)?;
+        self.access.require_write(caller, &input.account_id)?;
         let mut change_tx = self.change_log.begin().await?;
         let (recorder, _) = recorders::running_recorder(&change_tx, &input.account_id).await?;
         let existing = current_row(
@@ -305,7 +313,7 @@ impl ConfigItems {
         caller: &Caller,
         query: HistoryQuery,
     ) -> Result<(Vec<pb::ConfigurationItem>, String)> {
-        require_account_access(caller, &query.account_id)?;
+        self.access.require_read(caller, &query.account_id).await?;
         let limit = page_size(query.page_size, HISTORY_DEFAULT_PAGE, HISTORY_MAX_PAGE)?;
         let scope = format!(
             "GetResourceConfigHistory:{}:{}:{}:{:?}:{:?}:{}",
@@ -395,7 +403,7 @@ impl ConfigItems {
         caller: &Caller,
         input: BatchGet,
     ) -> Result<(Vec<pb::ConfigurationItem>, Vec<(String, String)>)> {
-        require_account_access(caller, &input.account_id)?;
+        self.access.require_read(caller, &input.account_id).await?;
         let mut any_key = Condition::any();
         for (resource_type, resource_id) in &input.keys {
             any_key = any_key.add(
@@ -431,7 +439,7 @@ impl ConfigItems {
         caller: &Caller,
         query: ListQuery,
     ) -> Result<(Vec<DiscoveredResource>, String)> {
-        require_account_access(caller, &query.account_id)?;
+        self.access.require_read(caller, &query.account_id).await?;
         let limit = page_size(query.page_size, LIST_DEFAULT_PAGE, LIST_MAX_PAGE)?;
         let scope = format!(
             "ListDiscoveredResources:{}:{}:{:?}:{:?}:{}",
@@ -485,7 +493,7 @@ impl ConfigItems {
     /// The number of current resources per type (one page, in type order) and over all requested
     /// types.
     pub async fn counts(&self, caller: &Caller, query: CountQuery) -> Result<ResourceCounts> {
-        require_account_access(caller, &query.account_id)?;
+        self.access.require_read(caller, &query.account_id).await?;
         let limit = page_size(query.page_size, COUNT_DEFAULT_PAGE, COUNT_MAX_PAGE)?;
         let scope = format!(
             "GetDiscoveredResourceCounts:{}:{:?}",

@@ -23,6 +23,10 @@ pub mod reason {
     pub const INVALID_TIME_RANGE: &str = "InvalidTimeRangeException";
     /// A change-log cursor is below the compaction horizon.
     pub const CURSOR_EXPIRED: &str = "CursorExpiredException";
+    /// The aggregator a change-log stream replicates for is not entitled to an account here.
+    pub const AUTHORIZATION_NOT_FOUND: &str = "AuthorizationNotFoundException";
+    /// Membership knows no such Config aggregator.
+    pub const NO_SUCH_CONFIGURATION_AGGREGATOR: &str = "NoSuchConfigurationAggregatorException";
 }
 
 /// Everything a collector call can fail with. Each variant with a `reason` carries the AWS

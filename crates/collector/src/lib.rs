@@ -5,6 +5,7 @@ pub mod access;
 pub mod change_log;
 pub mod config;
 pub mod config_items;
+pub mod entitlements;
 pub mod error;
 pub mod grpc;
 pub mod info;
@@ -36,12 +37,26 @@ pub async fn serve(
         change_log.clone(),
         config.region.clone(),
     ));
-    let recorders = Arc::new(recorders::Recorders::new(change_log.clone()));
+    let account_access = access::AccountAccess::new(Arc::new(
+        access::MembershipAccountDirectory::new(&config.membership, config.region.clone())?,
+    ));
+    let recorders = Arc::new(recorders::Recorders::new(
+        change_log.clone(),
+        account_access.clone(),
+    ));
     let items = Arc::new(config_items::ConfigItems::new(
         change_log.clone(),
         page_tokens,
         config.region.clone(),
+        account_access,
     ));
+    let membership_entitlements = Arc::new(entitlements::MembershipEntitlements::new(
+        &config.membership,
+        config.region.clone(),
+    )?);
+    let entitlement_follower = membership_entitlements.spawn_follower(shutdown.child_token());
+    let stream_entitlements =
+        entitlements::StreamEntitlements::new(membership_entitlements, config.region.clone());
     let retention = Duration::from_secs(config.change_log_retention_seconds);
     let compaction_stop = shutdown.child_token();
     let compaction = change_log::spawn_compaction(
@@ -58,18 +73,14 @@ pub async fn serve(
             grpc::GrpcConfig::new(recorders, items),
         ))
         .with(pb::change_log_service_server::ChangeLogServiceServer::new(
-            grpc::GrpcChangeLog::new(
-                change_log,
-                Arc::new(access::ServicePrincipalsMayStream),
-                retention,
-                shutdown.clone(),
-            ),
+            grpc::GrpcChangeLog::new(change_log, stream_entitlements, retention, shutdown.clone()),
         ));
     let parts = ServerParts::new("collector", services, authenticator, &config.server);
     let served = tributary_runtime::server::serve(listener, parts, shutdown.clone()).await;
     // Stop the compaction loop (also when serving failed) so it never outlives the database.
     compaction_stop.cancel();
     let _ = compaction.await;
+    entitlement_follower.abort();
     served?;
     db.close().await?;
     Ok(())

@@ -8,7 +8,7 @@ use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{Violations, auth::Caller, ids::validate_account_id, time::to_timestamp};
 
 use crate::{
-    access::require_account_access,
+    access::AccountAccess,
     change_log::{ChangeKind, ChangeLog, ChangeOp, ChangeTx, to_i64},
     config_items::validate_resource_type,
     error::{Error, Result, reason},
@@ -231,17 +231,19 @@ pub(crate) fn validate_account(account_id: &str) -> Result<()> {
 /// The recorders of this region.
 pub struct Recorders {
     change_log: ChangeLog,
+    access: AccountAccess,
 }
 
 impl Recorders {
-    /// Recorders stored through `change_log`.
-    pub fn new(change_log: ChangeLog) -> Self {
-        Self { change_log }
+    /// Recorders stored through `change_log`; `access` decides who reads and writes which
+    /// account's recorder.
+    pub fn new(change_log: ChangeLog, access: AccountAccess) -> Self {
+        Self { change_log, access }
     }
 
     /// Creates or updates the account's recorder. A new recorder is stopped.
     pub async fn put(&self, caller: &Caller, input: PutRecorder) -> Result<ConfigurationRecorder> {
-        require_account_access(caller, &input.account_id)?;
+        self.access.require_write(caller, &input.account_id)?;
         let mut change_tx = self.change_log.begin().await?;
         let existing = find(change_tx.tx(), &input.account_id).await?;
         let resource_types = serde_json::to_string(&input.recorder.recording_group.resource_types)
@@ -296,7 +298,7 @@ impl Recorders {
         account_id: &str,
     ) -> Result<Vec<ConfigurationRecorder>> {
         validate_account(account_id)?;
-        require_account_access(caller, account_id)?;
+        self.access.require_read(caller, account_id).await?;
         find(self.change_log.db(), account_id)
             .await?
             .map(|row| recorder_of(&row))
@@ -307,7 +309,7 @@ impl Recorders {
     /// The status of the account's recorder, if any.
     pub async fn status(&self, caller: &Caller, account_id: &str) -> Result<Vec<RecorderStatus>> {
         validate_account(account_id)?;
-        require_account_access(caller, account_id)?;
+        self.access.require_read(caller, account_id).await?;
         Ok(find(self.change_log.db(), account_id)
             .await?
             .map(|row| status_of(&row))
@@ -331,7 +333,7 @@ impl Recorders {
             tributary_runtime::ids::validate_label(name, 256),
         );
         violations.finish_with(reason::VALIDATION)?;
-        require_account_access(caller, account_id)?;
+        self.access.require_write(caller, account_id)?;
         let mut change_tx = self.change_log.begin().await?;
         let row = find(change_tx.tx(), account_id)
             .await?

@@ -7,8 +7,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use rand::RngExt;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 use tributary_runtime::{
     Violations,
@@ -296,6 +296,137 @@ impl ApiKeys {
 
     async fn insert(&self, name: &str, principal: &Principal, secret: &str) -> Result<ApiKey> {
         ApiKey::try_from(new_row(name, principal, secret).insert(&self.db).await?)
+    }
+}
+
+/// The service principal whose delegated administrators read their organization's configuration
+/// data, as AWS Config's delegated administrators do.
+pub const CONFIG_SERVICE_PRINCIPAL: &str = "config.amazonaws.com";
+
+/// A validated `CheckAccountAccess` question: may `caller_account_id` read `target_account_id`'s
+/// data in `region`?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountAccessQuery {
+    pub caller_account_id: String,
+    pub target_account_id: String,
+    pub region: String,
+}
+
+impl AccountAccessQuery {
+    /// Validates both account ids and the region, reporting every bad field.
+    pub fn new(
+        caller_account_id: String,
+        target_account_id: String,
+        region: String,
+    ) -> Result<Self> {
+        let mut violations = Violations::new();
+        violations.check(
+            "caller_account_id",
+            tributary_runtime::ids::validate_account_id(&caller_account_id),
+        );
+        violations.check(
+            "target_account_id",
+            tributary_runtime::ids::validate_account_id(&target_account_id),
+        );
+        violations.check(
+            "region",
+            tributary_runtime::ids::validate_region_name(&region),
+        );
+        violations.finish()?;
+        Ok(Self {
+            caller_account_id,
+            target_account_id,
+            region,
+        })
+    }
+}
+
+/// The answer to an [`AccountAccessQuery`] and the relationship (or its absence) behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountAccessDecision {
+    pub allowed: bool,
+    pub reason: String,
+}
+
+impl AccountAccessDecision {
+    fn allowed(reason: String) -> Self {
+        Self {
+            allowed: true,
+            reason,
+        }
+    }
+}
+
+/// Decides whether one account may read another's data in a region. An account reads its own
+/// data; the target's Security Hub administrator reads it where their relationship is Enabled in
+/// that region; the management account of the target's organization and the organization's
+/// delegated administrators for AWS Config read it in every region. Unknown accounts are simply
+/// not allowed, so the answer never tells a caller which accounts exist.
+pub async fn check_account_access(
+    db: &impl ConnectionTrait,
+    query: &AccountAccessQuery,
+) -> Result<AccountAccessDecision> {
+    let AccountAccessQuery {
+        caller_account_id: reader,
+        target_account_id: target,
+        region,
+    } = query;
+    if reader == target {
+        return Ok(AccountAccessDecision::allowed(format!(
+            "{reader} reads its own data"
+        )));
+    }
+    if crate::securityhub::administrator_of(db, target, region)
+        .await?
+        .is_some_and(|administrator| administrator == *reader)
+    {
+        return Ok(AccountAccessDecision::allowed(format!(
+            "{reader} is the Security Hub administrator of {target} in {region}"
+        )));
+    }
+    let organization_id = organizations::find_account(db, target)
+        .await?
+        .and_then(|account| account.organization_id);
+    if let Some(organization_id) = organization_id {
+        let organization = require_organization(db, &organization_id).await?;
+        if organization.management_account_id == *reader {
+            return Ok(AccountAccessDecision::allowed(format!(
+                "{reader} is the management account of {target}'s organization {organization_id}"
+            )));
+        }
+        if organizations::is_delegated_administrator(
+            db,
+            &organization_id,
+            reader,
+            CONFIG_SERVICE_PRINCIPAL,
+        )
+        .await?
+        {
+            return Ok(AccountAccessDecision::allowed(format!(
+                "{reader} is a delegated administrator for {CONFIG_SERVICE_PRINCIPAL} in \
+                 {target}'s organization {organization_id}"
+            )));
+        }
+    }
+    Ok(AccountAccessDecision {
+        allowed: false,
+        reason: format!(
+            "{reader} is neither {target}'s Security Hub administrator in {region} nor an \
+             administrator of its organization"
+        ),
+    })
+}
+
+impl ApiKeys {
+    /// Answers a [`AccountAccessQuery`]. Service and operator principals only: collectors ask it
+    /// before letting an account key read another account's data.
+    pub async fn check_account_access(
+        &self,
+        caller: &Caller,
+        query: &AccountAccessQuery,
+    ) -> Result<AccountAccessDecision> {
+        caller.require_service_or_operator()?;
+        check_account_access(&self.db, query).await
     }
 }
 

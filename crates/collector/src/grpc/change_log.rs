@@ -1,6 +1,6 @@
 //! `ChangeLogService`: Subscribe, Snapshot, GetHead and CompactChangeLog over the region's log.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use prost::Message;
 use tokio::sync::mpsc;
@@ -12,24 +12,25 @@ use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{auth::caller, time::to_timestamp};
 
 use crate::{
-    access::{StreamEntitlements, StreamedAccounts},
     change_log::{ChangeFilter, ChangeKind, ChangeLog, ChangeOp, ChangeRecord},
+    entitlements::{Admission, AggregatorRef, StreamEntitlements},
     error::Error,
 };
 
 /// `ChangeLogService` over the region's change log.
 pub struct GrpcChangeLog {
     change_log: ChangeLog,
-    entitlements: Arc<dyn StreamEntitlements>,
+    entitlements: StreamEntitlements,
     retention: Duration,
     shutdown: CancellationToken,
 }
 
 impl GrpcChangeLog {
-    /// Serves `change_log`; streams ask `entitlements` first and end when `shutdown` is cancelled.
+    /// Serves `change_log`; streams carry only accounts `entitlements` admits and end when
+    /// `shutdown` is cancelled.
     pub fn new(
         change_log: ChangeLog,
-        entitlements: Arc<dyn StreamEntitlements>,
+        entitlements: StreamEntitlements,
         retention: Duration,
         shutdown: CancellationToken,
     ) -> Self {
@@ -41,21 +42,23 @@ impl GrpcChangeLog {
         }
     }
 
-    async fn authorize(
+    /// Checks the caller and the aggregator's entitlement, and narrows `filter` to the accounts
+    /// the stream carries.
+    async fn admit(
         &self,
         request_caller: &tributary_runtime::auth::Caller,
-        filter: &ChangeFilter,
-    ) -> Result<(), Status> {
+        aggregator: &AggregatorRef,
+        filter: &mut ChangeFilter,
+    ) -> Result<Admission, Status> {
         request_caller
             .require_service_or_operator()
             .map_err(Status::from)?;
-        let accounts = if filter.account_ids.is_empty() {
-            StreamedAccounts::All
-        } else {
-            StreamedAccounts::Listed(&filter.account_ids)
-        };
-        self.entitlements.check(request_caller, accounts).await?;
-        Ok(())
+        let admission = self
+            .entitlements
+            .admit(aggregator, &filter.account_ids)
+            .await?;
+        filter.account_ids.clone_from(&admission.accounts);
+        Ok(admission)
     }
 }
 
@@ -73,26 +76,63 @@ impl pb::change_log_service_server::ChangeLogService for GrpcChangeLog {
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let request_caller = caller(&request)?;
         let message = request.into_inner();
-        let filter = ChangeFilter::from_wire(message.account_ids, &message.kinds)?;
-        self.authorize(&request_caller, &filter).await?;
+        let mut filter = ChangeFilter::from_wire(message.account_ids, &message.kinds)?;
+        let aggregator = AggregatorRef::from_wire(message.aggregator)?;
+        let admission = self
+            .admit(&request_caller, &aggregator, &mut filter)
+            .await?;
         // An expired cursor fails the call itself rather than its first message.
         self.change_log.check_cursor(message.from_seq).await?;
-        let mut batches =
+        let stop = self.shutdown.child_token();
+        // An aggregator entitled to nothing here gets an open stream that carries nothing: an
+        // empty filter would mean "every account".
+        let mut batches = (!admission.accounts.is_empty()).then(|| {
             self.change_log
-                .follow(message.from_seq, filter, self.shutdown.child_token());
+                .follow(message.from_seq, filter, stop.clone())
+        });
+        let entitlements = self.entitlements.clone();
         let (responses_tx, responses_rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            while let Some(batch) = batches.recv().await {
-                let response = batch.map_err(Status::from).and_then(|batch| {
-                    Ok(pb::SubscribeResponse {
-                        records: records_message(batch.records)?,
-                        through_seq: batch.through_seq,
-                    })
-                });
-                if responses_tx.send(response).await.is_err() {
-                    return;
+            let revoked = entitlements.revoked(
+                &aggregator,
+                &admission.accounts,
+                admission.changes,
+                stop.clone(),
+            );
+            tokio::pin!(revoked);
+            loop {
+                let next_batch = async {
+                    match batches.as_mut() {
+                        Some(batches) => batches.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    // A revocation wins over a batch that is ready at the same moment.
+                    biased;
+                    ended = &mut revoked => {
+                        if let Some(error) = ended {
+                            let _ = responses_tx.send(Err(Status::from(error))).await;
+                        }
+                        break;
+                    }
+                    () = responses_tx.closed() => break,
+                    batch = next_batch => {
+                        let Some(batch) = batch else { break };
+                        let response = batch.map_err(Status::from).and_then(|batch| {
+                            Ok(pb::SubscribeResponse {
+                                records: records_message(batch.records)?,
+                                through_seq: batch.through_seq,
+                            })
+                        });
+                        if responses_tx.send(response).await.is_err() {
+                            break;
+                        }
+                    }
                 }
             }
+            // Stops the follower of the log and the entitlement guard, whichever ended first.
+            stop.cancel();
         });
         Ok(Response::new(ReceiverStream::new(responses_rx)))
     }
@@ -104,12 +144,27 @@ impl pb::change_log_service_server::ChangeLogService for GrpcChangeLog {
     ) -> Result<Response<Self::SnapshotStream>, Status> {
         let request_caller = caller(&request)?;
         let message = request.into_inner();
-        let filter = ChangeFilter::from_wire(message.account_ids, &message.kinds)?;
-        self.authorize(&request_caller, &filter).await?;
+        let mut filter = ChangeFilter::from_wire(message.account_ids, &message.kinds)?;
+        let aggregator = AggregatorRef::from_wire(message.aggregator)?;
+        let admission = self
+            .admit(&request_caller, &aggregator, &mut filter)
+            .await?;
+        let (responses_tx, responses_rx) = mpsc::channel(4);
+        if admission.accounts.is_empty() {
+            // Nothing is entitled here: one empty message at the head, as for an empty state.
+            let head = self.change_log.head().await?;
+            responses_tx
+                .send(Ok(pb::SnapshotResponse {
+                    seq: head.seq,
+                    records: Vec::new(),
+                }))
+                .await
+                .map_err(|_| Status::cancelled("the caller went away"))?;
+            return Ok(Response::new(ReceiverStream::new(responses_rx)));
+        }
         let mut batches = self
             .change_log
             .snapshot(filter, self.shutdown.child_token());
-        let (responses_tx, responses_rx) = mpsc::channel(4);
         tokio::spawn(async move {
             while let Some(batch) = batches.recv().await {
                 let response = batch.map_err(Status::from).and_then(|batch| {

@@ -7,7 +7,7 @@ use tracing::instrument;
 use tributary_proto::membership::v1 as pb;
 use tributary_runtime::{auth::caller, time::to_timestamp};
 
-use crate::access::{ApiKey, ApiKeys, CreateApiKey};
+use crate::access::{AccountAccessQuery, ApiKey, ApiKeys, CreateApiKey};
 
 /// `AccessService` over the key store.
 pub struct GrpcAccess {
@@ -106,6 +106,26 @@ impl pb::access_service_server::AccessService for GrpcAccess {
         Ok(Response::new(pb::WhoAmIResponse {
             principal: Some(caller.principal.to_proto()),
             key_id: caller.key_id,
+        }))
+    }
+
+    #[instrument(skip_all)]
+    async fn check_account_access(
+        &self,
+        request: Request<pb::CheckAccountAccessRequest>,
+    ) -> Result<Response<pb::CheckAccountAccessResponse>, Status> {
+        let caller = caller(&request)?;
+        caller.require_service_or_operator().map_err(Status::from)?;
+        let message = request.into_inner();
+        let query = AccountAccessQuery::new(
+            message.caller_account_id,
+            message.target_account_id,
+            message.region,
+        )?;
+        let decision = self.keys.check_account_access(&caller, &query).await?;
+        Ok(Response::new(pb::CheckAccountAccessResponse {
+            allowed: decision.allowed,
+            reason: decision.reason,
         }))
     }
 }
