@@ -562,3 +562,17 @@ pub async fn make_enabled_member(
         .await
         .expect("the invitation is accepted");
 }
+
+impl TestCluster {
+    /// The `ComplianceService` of the collector of `region`, calling with `key`.
+    pub fn compliance(
+        &self,
+        region: &str,
+        key: &str,
+    ) -> collector_pb::compliance_service_client::ComplianceServiceClient<Authed> {
+        collector_pb::compliance_service_client::ComplianceServiceClient::with_interceptor(
+            channel(self.collector_address(region)),
+            bearer(key),
+        )
+    }
+}

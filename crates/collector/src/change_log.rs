@@ -46,13 +46,22 @@ pub enum ChangeKind {
     ConfigurationItem,
     /// An account's configuration recorder; key is the recorder name.
     ConfigurationRecorder,
+    /// An account's Config rule; key is the rule name.
+    ConfigRule,
+    /// One evaluation result; key `<config rule id>|<resource type>|<resource id>`.
+    Evaluation,
+    /// An account's conformance pack; key is the pack name.
+    ConformancePack,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 2] = [
+    pub const ALL: [ChangeKind; 5] = [
         ChangeKind::ConfigurationItem,
         ChangeKind::ConfigurationRecorder,
+        ChangeKind::ConfigRule,
+        ChangeKind::Evaluation,
+        ChangeKind::ConformancePack,
     ];
 
     /// The name stored in the log.
@@ -60,6 +69,9 @@ impl ChangeKind {
         match self {
             ChangeKind::ConfigurationItem => "configuration_item",
             ChangeKind::ConfigurationRecorder => "configuration_recorder",
+            ChangeKind::ConfigRule => "config_rule",
+            ChangeKind::Evaluation => "evaluation",
+            ChangeKind::ConformancePack => "conformance_pack",
         }
     }
 
@@ -172,9 +184,13 @@ impl ChangeFilter {
                 Ok(pb::ChangeKind::ConfigurationRecorder) => {
                     parsed.push(ChangeKind::ConfigurationRecorder);
                 }
+                Ok(pb::ChangeKind::ConfigRule) => parsed.push(ChangeKind::ConfigRule),
+                Ok(pb::ChangeKind::Evaluation) => parsed.push(ChangeKind::Evaluation),
+                Ok(pb::ChangeKind::ConformancePack) => parsed.push(ChangeKind::ConformancePack),
                 _ => violations.add(
                     format!("kinds[{index}]"),
-                    "must be CONFIGURATION_ITEM or CONFIGURATION_RECORDER",
+                    "must be CONFIGURATION_ITEM, CONFIGURATION_RECORDER, CONFIG_RULE, EVALUATION \
+                     or CONFORMANCE_PACK",
                 ),
             }
         }

@@ -29,6 +29,20 @@ pub struct CollectorConfig {
     /// How often compaction runs.
     #[serde(default = "default_compaction_interval")]
     pub change_log_compaction_interval_seconds: u64,
+    /// At most this many Config rules per account in this region (AWS default 1,000).
+    #[serde(default = "default_max_config_rules")]
+    pub max_config_rules_per_account: u64,
+    /// At most this many conformance packs per account in this region (AWS default 50).
+    #[serde(default = "default_max_conformance_packs")]
+    pub max_conformance_packs_per_account: u64,
+}
+
+fn default_max_config_rules() -> u64 {
+    1000
+}
+
+fn default_max_conformance_packs() -> u64 {
+    50
 }
 
 /// Seven days, like the aggregator's freshness window.
@@ -51,6 +65,8 @@ impl Default for CollectorConfig {
             region: String::new(),
             change_log_retention_seconds: default_retention(),
             change_log_compaction_interval_seconds: default_compaction_interval(),
+            max_config_rules_per_account: default_max_config_rules(),
+            max_conformance_packs_per_account: default_max_conformance_packs(),
         }
     }
 }

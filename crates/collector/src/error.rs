@@ -27,6 +27,20 @@ pub mod reason {
     pub const AUTHORIZATION_NOT_FOUND: &str = "AuthorizationNotFoundException";
     /// Membership knows no such Config aggregator.
     pub const NO_SUCH_CONFIGURATION_AGGREGATOR: &str = "NoSuchConfigurationAggregatorException";
+    /// The named Config rule does not exist.
+    pub const NO_SUCH_CONFIG_RULE: &str = "NoSuchConfigRuleException";
+    /// The named conformance pack does not exist.
+    pub const NO_SUCH_CONFORMANCE_PACK: &str = "NoSuchConformancePackException";
+    /// A filter names a rule that is not part of the conformance pack.
+    pub const NO_SUCH_CONFIG_RULE_IN_CONFORMANCE_PACK: &str =
+        "NoSuchConfigRuleInConformancePackException";
+    /// The resource is in use by another (a rule held by a conformance pack).
+    pub const RESOURCE_IN_USE: &str = "ResourceInUseException";
+    /// The account already has the most Config rules allowed in this region.
+    pub const MAX_NUMBER_OF_CONFIG_RULES_EXCEEDED: &str = "MaxNumberOfConfigRulesExceededException";
+    /// The account already has the most conformance packs allowed in this region.
+    pub const MAX_NUMBER_OF_CONFORMANCE_PACKS_EXCEEDED: &str =
+        "MaxNumberOfConformancePacksExceededException";
 }
 
 /// Everything a collector call can fail with. Each variant with a `reason` carries the AWS

@@ -1,6 +1,7 @@
 //! The collector's gRPC face: unwraps requests, calls the domain, maps results. No logic here.
 
 mod change_log;
+mod compliance;
 mod config;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use tributary_runtime::{auth::caller, time::to_timestamp};
 use crate::info::CollectorInfo;
 
 pub use change_log::GrpcChangeLog;
+pub use compliance::GrpcCompliance;
 pub use config::GrpcConfig;
 
 /// `CollectorService`.

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod change_log;
+pub mod compliance;
 pub mod config;
 pub mod config_items;
 pub mod entitlements;
@@ -44,6 +45,16 @@ pub async fn serve(
         change_log.clone(),
         account_access.clone(),
     ));
+    let compliance = Arc::new(compliance::Compliance::new(
+        change_log.clone(),
+        page_tokens.clone(),
+        config.region.clone(),
+        account_access.clone(),
+        compliance::ComplianceLimits {
+            max_config_rules_per_account: config.max_config_rules_per_account,
+            max_conformance_packs_per_account: config.max_conformance_packs_per_account,
+        },
+    ));
     let items = Arc::new(config_items::ConfigItems::new(
         change_log.clone(),
         page_tokens,
@@ -74,6 +85,9 @@ pub async fn serve(
         ))
         .with(pb::change_log_service_server::ChangeLogServiceServer::new(
             grpc::GrpcChangeLog::new(change_log, stream_entitlements, retention, shutdown.clone()),
+        ))
+        .with(pb::compliance_service_server::ComplianceServiceServer::new(
+            grpc::GrpcCompliance::new(compliance),
         ));
     let parts = ServerParts::new("collector", services, authenticator, &config.server);
     let served = tributary_runtime::server::serve(listener, parts, shutdown.clone()).await;

@@ -7,4 +7,9 @@ pub mod configuration_items;
 pub mod configuration_recorders;
 pub mod migrations;
 
+pub mod config_rule_evaluations;
+pub mod config_rules;
+pub mod conformance_pack_rules;
+pub mod conformance_packs;
+
 pub use migrations::Migrator;

@@ -159,6 +159,35 @@ async fn stream_state(
         }
     }
 
+    for kind in [
+        ChangeKind::ConfigRule,
+        ChangeKind::Evaluation,
+        ChangeKind::ConformancePack,
+    ] {
+        if !filter.wants_kind(kind) {
+            continue;
+        }
+        let mut after = None;
+        loop {
+            let (records, next) = crate::compliance::snapshot_page(
+                transaction,
+                kind,
+                &filter.account_ids,
+                after,
+                BATCH_LIMIT,
+            )
+            .await?;
+            pending.extend(records);
+            if !flush_full(batches_tx, head.seq, &mut pending, limit, &mut sent_any).await {
+                return Ok(());
+            }
+            match next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+
     if !pending.is_empty() || !sent_any {
         send(batches_tx, head.seq, pending).await;
     }

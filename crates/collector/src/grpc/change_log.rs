@@ -236,10 +236,24 @@ fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
                 pb::RecorderState::decode(record.payload.as_slice()).map_err(corrupt)?,
             ))
         }
+        (ChangeOp::Upsert, ChangeKind::ConfigRule) => Some(pb::change_record::Payload::ConfigRule(
+            pb::ConfigRule::decode(record.payload.as_slice()).map_err(corrupt)?,
+        )),
+        (ChangeOp::Upsert, ChangeKind::Evaluation) => Some(pb::change_record::Payload::Evaluation(
+            pb::EvaluationResult::decode(record.payload.as_slice()).map_err(corrupt)?,
+        )),
+        (ChangeOp::Upsert, ChangeKind::ConformancePack) => {
+            Some(pb::change_record::Payload::ConformancePack(
+                pb::ConformancePack::decode(record.payload.as_slice()).map_err(corrupt)?,
+            ))
+        }
     };
     let kind = match record.kind {
         ChangeKind::ConfigurationItem => pb::ChangeKind::ConfigurationItem,
         ChangeKind::ConfigurationRecorder => pb::ChangeKind::ConfigurationRecorder,
+        ChangeKind::ConfigRule => pb::ChangeKind::ConfigRule,
+        ChangeKind::Evaluation => pb::ChangeKind::Evaluation,
+        ChangeKind::ConformancePack => pb::ChangeKind::ConformancePack,
     };
     let op = match record.op {
         ChangeOp::Upsert => pb::ChangeOp::Upsert,

@@ -3,6 +3,8 @@
 use sea_orm_migration::prelude::*;
 use tributary_runtime::db::CreateSettingsTable;
 
+mod m0003_create_compliance_tables;
+
 /// Applies the collector's migrations.
 pub struct Migrator;
 
@@ -13,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateSettingsTable),
             Box::new(CreateChangeLog),
             Box::new(CreateConfigurationTables),
+            Box::new(m0003_create_compliance_tables::CreateComplianceTables),
         ]
     }
 }
