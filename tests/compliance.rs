@@ -18,6 +18,7 @@ on_both_backends! {
     conformance_packs_report_rule_compliance_and_hold_their_rules,
     bad_input_is_rejected_by_field_and_writes_nothing,
     accounts_act_only_for_themselves,
+    compliance_changes_reach_the_change_log_stream_and_snapshot,
 }
 
 const REGION: &str = "us-east-1";
@@ -839,5 +840,122 @@ async fn accounts_act_only_for_themselves(backend: Backend) {
         .into_inner()
         .config_rules;
     assert!(own.is_empty());
+    cluster.shutdown().await;
+}
+
+async fn compliance_changes_reach_the_change_log_stream_and_snapshot(backend: Backend) {
+    let (cluster, mut client) = start(backend).await;
+    put_rule(&mut client, "versioning").await;
+    put(
+        &mut client,
+        vec![evaluation(
+            "versioning",
+            "bucket-a",
+            pb::ComplianceType::NonCompliant,
+            100,
+        )],
+    )
+    .await;
+    client
+        .put_conformance_pack(pb::PutConformancePackRequest {
+            account_id: ACCOUNT.into(),
+            conformance_pack_name: "Temporary".into(),
+            config_rule_names: vec!["versioning".into()],
+        })
+        .await
+        .unwrap();
+    client
+        .delete_conformance_pack(pb::DeleteConformancePackRequest {
+            account_id: ACCOUNT.into(),
+            conformance_pack_name: "Temporary".into(),
+        })
+        .await
+        .unwrap();
+    let head = head(&cluster).await;
+
+    let aggregator = cluster
+        .entitled_config_aggregator(ACCOUNT, REGION, "compliance", &[ACCOUNT], &[REGION])
+        .await;
+    let kinds = vec![
+        pb::ChangeKind::ConfigRule as i32,
+        pb::ChangeKind::Evaluation as i32,
+        pb::ChangeKind::ConformancePack as i32,
+    ];
+    let mut stream = cluster
+        .change_log(REGION, cluster.service_key())
+        .subscribe(pb::SubscribeRequest {
+            from_seq: 0,
+            account_ids: vec![ACCOUNT.into()],
+            kinds: kinds.clone(),
+            aggregator: Some(aggregator.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut records = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let batch = stream
+                .message()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            records.extend(batch.records);
+            if batch.through_seq >= head {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the stream catches up");
+
+    let summary: Vec<(pb::ChangeKind, pb::ChangeOp)> = records
+        .iter()
+        .map(|record| (record.kind(), record.op()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (pb::ChangeKind::ConfigRule, pb::ChangeOp::Upsert),
+            (pb::ChangeKind::Evaluation, pb::ChangeOp::Upsert),
+            (pb::ChangeKind::ConformancePack, pb::ChangeOp::Upsert),
+            (pb::ChangeKind::ConformancePack, pb::ChangeOp::Delete),
+        ]
+    );
+    match &records[0].payload {
+        Some(pb::change_record::Payload::ConfigRule(rule)) => {
+            assert_eq!(rule.config_rule_name, "versioning")
+        }
+        other => panic!("a rule payload, got {other:?}"),
+    }
+    match &records[1].payload {
+        Some(pb::change_record::Payload::Evaluation(result)) => {
+            assert_eq!(result.compliance_resource_id, "bucket-a");
+            assert_eq!(result.compliance_type(), pb::ComplianceType::NonCompliant);
+        }
+        other => panic!("an evaluation payload, got {other:?}"),
+    }
+
+    // The snapshot holds the current rule and result, and not the deleted pack.
+    let mut snapshot = cluster
+        .change_log(REGION, cluster.service_key())
+        .snapshot(pb::SnapshotRequest {
+            account_ids: vec![ACCOUNT.into()],
+            kinds,
+            aggregator: Some(aggregator),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut current = Vec::new();
+    while let Some(message) = snapshot.message().await.unwrap() {
+        assert_eq!(message.seq, head);
+        current.extend(message.records.into_iter().map(|record| record.kind()));
+    }
+    current.sort_by_key(|kind| *kind as i32);
+    assert_eq!(
+        current,
+        [pb::ChangeKind::ConfigRule, pb::ChangeKind::Evaluation]
+    );
     cluster.shutdown().await;
 }
