@@ -576,3 +576,17 @@ impl TestCluster {
         )
     }
 }
+
+impl TestCluster {
+    /// The `SecurityHubService` of the collector of `region`, calling with `key`.
+    pub fn findings(
+        &self,
+        region: &str,
+        key: &str,
+    ) -> collector_pb::security_hub_service_client::SecurityHubServiceClient<Authed> {
+        collector_pb::security_hub_service_client::SecurityHubServiceClient::with_interceptor(
+            channel(self.collector_address(region)),
+            bearer(key),
+        )
+    }
+}

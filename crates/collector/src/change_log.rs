@@ -52,16 +52,19 @@ pub enum ChangeKind {
     Evaluation,
     /// An account's conformance pack; key is the pack name.
     ConformancePack,
+    /// A Security Hub finding; key `<product arn>|<finding id>`.
+    Finding,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 5] = [
+    pub const ALL: [ChangeKind; 6] = [
         ChangeKind::ConfigurationItem,
         ChangeKind::ConfigurationRecorder,
         ChangeKind::ConfigRule,
         ChangeKind::Evaluation,
         ChangeKind::ConformancePack,
+        ChangeKind::Finding,
     ];
 
     /// The name stored in the log.
@@ -72,6 +75,7 @@ impl ChangeKind {
             ChangeKind::ConfigRule => "config_rule",
             ChangeKind::Evaluation => "evaluation",
             ChangeKind::ConformancePack => "conformance_pack",
+            ChangeKind::Finding => "finding",
         }
     }
 
@@ -187,10 +191,11 @@ impl ChangeFilter {
                 Ok(pb::ChangeKind::ConfigRule) => parsed.push(ChangeKind::ConfigRule),
                 Ok(pb::ChangeKind::Evaluation) => parsed.push(ChangeKind::Evaluation),
                 Ok(pb::ChangeKind::ConformancePack) => parsed.push(ChangeKind::ConformancePack),
+                Ok(pb::ChangeKind::Finding) => parsed.push(ChangeKind::Finding),
                 _ => violations.add(
                     format!("kinds[{index}]"),
-                    "must be CONFIGURATION_ITEM, CONFIGURATION_RECORDER, CONFIG_RULE, EVALUATION \
-                     or CONFORMANCE_PACK",
+                    "must be CONFIGURATION_ITEM, CONFIGURATION_RECORDER, CONFIG_RULE, EVALUATION, \
+                     CONFORMANCE_PACK or FINDING",
                 ),
             }
         }
@@ -545,7 +550,7 @@ mod tests {
         for kind in ChangeKind::ALL {
             assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(ChangeKind::parse("finding"), None);
+        assert_eq!(ChangeKind::parse("unknown"), None);
         for op in [ChangeOp::Upsert, ChangeOp::Delete] {
             assert_eq!(ChangeOp::parse(op.as_str()), Some(op));
         }

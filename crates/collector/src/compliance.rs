@@ -1165,7 +1165,9 @@ pub(crate) async fn snapshot_page(
                 .collect::<Result<Vec<_>>>()?;
             Ok((records, next))
         }
-        ChangeKind::ConfigurationItem | ChangeKind::ConfigurationRecorder => Ok((Vec::new(), None)),
+        ChangeKind::ConfigurationItem | ChangeKind::ConfigurationRecorder | ChangeKind::Finding => {
+            Ok((Vec::new(), None))
+        }
     }
 }
 

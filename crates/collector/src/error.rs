@@ -41,6 +41,8 @@ pub mod reason {
     /// The account already has the most conformance packs allowed in this region.
     pub const MAX_NUMBER_OF_CONFORMANCE_PACKS_EXCEEDED: &str =
         "MaxNumberOfConformancePacksExceededException";
+    /// A BatchImportFindings request breaks a whole-request limit.
+    pub const INVALID_INPUT: &str = "InvalidInputException";
 }
 
 /// Everything a collector call can fail with. Each variant with a `reason` carries the AWS

@@ -3,6 +3,7 @@
 mod change_log;
 mod compliance;
 mod config;
+mod findings;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::info::CollectorInfo;
 pub use change_log::GrpcChangeLog;
 pub use compliance::GrpcCompliance;
 pub use config::GrpcConfig;
+pub use findings::GrpcFindings;
 
 /// `CollectorService`.
 pub struct GrpcCollector {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod config_items;
 pub mod entitlements;
 pub mod error;
+pub mod findings;
 pub mod grpc;
 pub mod info;
 pub mod recorders;
@@ -57,6 +58,12 @@ pub async fn serve(
     ));
     let items = Arc::new(config_items::ConfigItems::new(
         change_log.clone(),
+        page_tokens.clone(),
+        config.region.clone(),
+        account_access.clone(),
+    ));
+    let findings = Arc::new(findings::Findings::new(
+        change_log.clone(),
         page_tokens,
         config.region.clone(),
         account_access,
@@ -88,7 +95,13 @@ pub async fn serve(
         ))
         .with(pb::compliance_service_server::ComplianceServiceServer::new(
             grpc::GrpcCompliance::new(compliance),
-        ));
+        ))
+        .with(
+            pb::security_hub_service_server::SecurityHubServiceServer::new(
+                grpc::GrpcFindings::new(findings),
+            )
+            .max_decoding_message_size(findings::inputs::MAX_REQUEST_BYTES + 1024 * 1024),
+        );
     let parts = ServerParts::new("collector", services, authenticator, &config.server);
     let served = tributary_runtime::server::serve(listener, parts, shutdown.clone()).await;
     // Stop the compaction loop (also when serving failed) so it never outlives the database.

@@ -11,5 +11,6 @@ pub mod config_rule_evaluations;
 pub mod config_rules;
 pub mod conformance_pack_rules;
 pub mod conformance_packs;
+pub mod findings;
 
 pub use migrations::Migrator;

@@ -188,6 +188,27 @@ async fn stream_state(
         }
     }
 
+    if filter.wants_kind(ChangeKind::Finding) {
+        let mut after = None;
+        loop {
+            let (records, next) = crate::findings::snapshot_page(
+                transaction,
+                &filter.account_ids,
+                after,
+                BATCH_LIMIT,
+            )
+            .await?;
+            pending.extend(records);
+            if !flush_full(batches_tx, head.seq, &mut pending, limit, &mut sent_any).await {
+                return Ok(());
+            }
+            match next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+
     if !pending.is_empty() || !sent_any {
         send(batches_tx, head.seq, pending).await;
     }

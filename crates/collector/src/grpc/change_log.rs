@@ -247,6 +247,10 @@ fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
                 pb::ConformancePack::decode(record.payload.as_slice()).map_err(corrupt)?,
             ))
         }
+        (ChangeOp::Upsert, ChangeKind::Finding) => {
+            pb::Finding::decode(record.payload.as_slice()).map_err(corrupt)?;
+            Some(pb::change_record::Payload::Finding(record.payload))
+        }
     };
     let kind = match record.kind {
         ChangeKind::ConfigurationItem => pb::ChangeKind::ConfigurationItem,
@@ -254,6 +258,7 @@ fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
         ChangeKind::ConfigRule => pb::ChangeKind::ConfigRule,
         ChangeKind::Evaluation => pb::ChangeKind::Evaluation,
         ChangeKind::ConformancePack => pb::ChangeKind::ConformancePack,
+        ChangeKind::Finding => pb::ChangeKind::Finding,
     };
     let op = match record.op {
         ChangeOp::Upsert => pb::ChangeOp::Upsert,

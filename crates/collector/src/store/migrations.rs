@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 use tributary_runtime::db::CreateSettingsTable;
 
 mod m0003_create_compliance_tables;
+mod m0004_create_findings_table;
 
 /// Applies the collector's migrations.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateChangeLog),
             Box::new(CreateConfigurationTables),
             Box::new(m0003_create_compliance_tables::CreateComplianceTables),
+            Box::new(m0004_create_findings_table::CreateFindingsTable),
         ]
     }
 }
