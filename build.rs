@@ -25,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // A finding is far larger than the other change payloads; boxing it keeps the generated
+        // payload enum small.
+        .boxed(".tributary.collector.v1.ChangeRecord.payload.finding")
         .compile_fds(compiler.file_descriptor_set())?;
 
     println!("cargo:rerun-if-changed=proto");

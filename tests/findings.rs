@@ -153,6 +153,38 @@ async fn imports_store_findings_and_fail_bad_ones_alone(backend: Backend) {
             Some(pb::WorkflowStatus::New)
         );
     }
+
+    // The stored findings travel typed in the change log to an entitled aggregator.
+    let aggregator = cluster
+        .entitled_config_aggregator(ACCOUNT, REGION, "findings", &[ACCOUNT], &[REGION])
+        .await;
+    let mut stream = cluster
+        .change_log(REGION, cluster.service_key())
+        .subscribe(pb::SubscribeRequest {
+            from_seq: before,
+            account_ids: vec![ACCOUNT.into()],
+            kinds: vec![pb::ChangeKind::Finding as i32],
+            aggregator: Some(aggregator),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut streamed = Vec::new();
+    while streamed.len() < 2 {
+        let batch = tokio::time::timeout(std::time::Duration::from_secs(10), stream.message())
+            .await
+            .expect("the stream delivers")
+            .unwrap()
+            .expect("the stream stays open");
+        for record in batch.records {
+            match record.payload {
+                Some(pb::change_record::Payload::Finding(finding)) => streamed.push(finding.id),
+                other => panic!("a finding payload, got {other:?}"),
+            }
+        }
+    }
+    streamed.sort();
+    assert_eq!(streamed, ["a", "b"]);
     cluster.shutdown().await;
 }
 

@@ -247,10 +247,9 @@ fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
                 pb::ConformancePack::decode(record.payload.as_slice()).map_err(corrupt)?,
             ))
         }
-        (ChangeOp::Upsert, ChangeKind::Finding) => {
-            pb::Finding::decode(record.payload.as_slice()).map_err(corrupt)?;
-            Some(pb::change_record::Payload::Finding(record.payload))
-        }
+        (ChangeOp::Upsert, ChangeKind::Finding) => Some(pb::change_record::Payload::Finding(
+            Box::new(pb::Finding::decode(record.payload.as_slice()).map_err(corrupt)?),
+        )),
     };
     let kind = match record.kind {
         ChangeKind::ConfigurationItem => pb::ChangeKind::ConfigurationItem,
