@@ -19,7 +19,7 @@ use sea_orm::{
 use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{
     auth::Caller,
-    paging::{PageTokens, page_size},
+    paging::{Direction, PageTokens, keyset_after, page_size},
     time::to_timestamp,
 };
 
@@ -862,13 +862,18 @@ impl Compliance {
 
 /// Keyset condition: strictly after (`resource_type`, `resource_id`).
 fn after_resource(resource_type: &str, resource_id: &str) -> Condition {
-    Condition::any()
-        .add(evaluations::Column::ResourceType.gt(resource_type))
-        .add(
-            Condition::all()
-                .add(evaluations::Column::ResourceType.eq(resource_type))
-                .add(evaluations::Column::ResourceId.gt(resource_id)),
-        )
+    keyset_after(vec![
+        (
+            evaluations::Column::ResourceType,
+            resource_type.into(),
+            Direction::Ascending,
+        ),
+        (
+            evaluations::Column::ResourceId,
+            resource_id.into(),
+            Direction::Ascending,
+        ),
+    ])
 }
 
 fn wanted(filter: &[ComplianceType], compliance_type: ComplianceType) -> bool {
@@ -1028,15 +1033,18 @@ pub(crate) async fn snapshot_page(
                 select = select.filter(rules::Column::AccountId.is_in(account_ids.to_vec()));
             }
             if let [account_id, name] = after.as_slice() {
-                select = select.filter(
-                    Condition::any()
-                        .add(rules::Column::AccountId.gt(account_id.as_str()))
-                        .add(
-                            Condition::all()
-                                .add(rules::Column::AccountId.eq(account_id.as_str()))
-                                .add(rules::Column::Name.gt(name.as_str())),
-                        ),
-                );
+                select = select.filter(keyset_after(vec![
+                    (
+                        rules::Column::AccountId,
+                        account_id.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                    (
+                        rules::Column::Name,
+                        name.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                ]));
             }
             let rows = select.all(connection).await?;
             let next = match rows.last() {
@@ -1071,15 +1079,18 @@ pub(crate) async fn snapshot_page(
                 select = select.filter(packs::Column::AccountId.is_in(account_ids.to_vec()));
             }
             if let [account_id, name] = after.as_slice() {
-                select = select.filter(
-                    Condition::any()
-                        .add(packs::Column::AccountId.gt(account_id.as_str()))
-                        .add(
-                            Condition::all()
-                                .add(packs::Column::AccountId.eq(account_id.as_str()))
-                                .add(packs::Column::Name.gt(name.as_str())),
-                        ),
-                );
+                select = select.filter(keyset_after(vec![
+                    (
+                        packs::Column::AccountId,
+                        account_id.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                    (
+                        packs::Column::Name,
+                        name.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                ]));
             }
             let rows = select.all(connection).await?;
             let next = match rows.last() {
@@ -1116,23 +1127,28 @@ pub(crate) async fn snapshot_page(
                 select = select.filter(evaluations::Column::AccountId.is_in(account_ids.to_vec()));
             }
             if let [account_id, rule, resource_type, resource_id] = after.as_slice() {
-                let same_account = evaluations::Column::AccountId.eq(account_id.as_str());
-                let same_rule = evaluations::Column::ConfigRuleName.eq(rule.as_str());
-                select = select.filter(
-                    Condition::any()
-                        .add(evaluations::Column::AccountId.gt(account_id.as_str()))
-                        .add(
-                            Condition::all()
-                                .add(same_account.clone())
-                                .add(evaluations::Column::ConfigRuleName.gt(rule.as_str())),
-                        )
-                        .add(
-                            Condition::all()
-                                .add(same_account)
-                                .add(same_rule)
-                                .add(after_resource(resource_type, resource_id)),
-                        ),
-                );
+                select = select.filter(keyset_after(vec![
+                    (
+                        evaluations::Column::AccountId,
+                        account_id.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                    (
+                        evaluations::Column::ConfigRuleName,
+                        rule.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                    (
+                        evaluations::Column::ResourceType,
+                        resource_type.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                    (
+                        evaluations::Column::ResourceId,
+                        resource_id.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                ]));
             }
             let rows = select.all(connection).await?;
             let next = match rows.last() {

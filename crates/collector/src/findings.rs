@@ -7,13 +7,13 @@ pub mod state;
 
 use prost::Message;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::OnConflict,
 };
 use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{
     auth::{Caller, Principal},
-    paging::{PageTokens, page_size},
+    paging::{Direction, PageTokens, keyset_after, page_size},
     time::to_timestamp,
 };
 
@@ -340,40 +340,28 @@ impl Findings {
             );
         }
         if let Some((updated, account_id, product_arn, finding_id)) = &after {
-            select = select.filter(
-                Condition::any()
-                    .add(table::Column::UpdatedAtMicros.lt(*updated))
-                    .add(
-                        Condition::all()
-                            .add(table::Column::UpdatedAtMicros.eq(*updated))
-                            .add(
-                                Condition::any()
-                                    .add(table::Column::AccountId.gt(account_id.as_str()))
-                                    .add(
-                                        Condition::all()
-                                            .add(table::Column::AccountId.eq(account_id.as_str()))
-                                            .add(
-                                                Condition::any()
-                                                    .add(
-                                                        table::Column::ProductArn
-                                                            .gt(product_arn.as_str()),
-                                                    )
-                                                    .add(
-                                                        Condition::all()
-                                                            .add(
-                                                                table::Column::ProductArn
-                                                                    .eq(product_arn.as_str()),
-                                                            )
-                                                            .add(
-                                                                table::Column::FindingId
-                                                                    .gt(finding_id.as_str()),
-                                                            ),
-                                                    ),
-                                            ),
-                                    ),
-                            ),
-                    ),
-            );
+            select = select.filter(keyset_after(vec![
+                (
+                    table::Column::UpdatedAtMicros,
+                    (*updated).into(),
+                    Direction::Descending,
+                ),
+                (
+                    table::Column::AccountId,
+                    account_id.as_str().into(),
+                    Direction::Ascending,
+                ),
+                (
+                    table::Column::ProductArn,
+                    product_arn.as_str().into(),
+                    Direction::Ascending,
+                ),
+                (
+                    table::Column::FindingId,
+                    finding_id.as_str().into(),
+                    Direction::Ascending,
+                ),
+            ]));
         }
         let mut rows = select.all(self.change_log.db()).await?;
         let page = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -416,23 +404,23 @@ pub(crate) async fn snapshot_page(
         select = select.filter(table::Column::AccountId.is_in(account_ids.to_vec()));
     }
     if let Some((account_id, product_arn, finding_id)) = &after {
-        select = select.filter(
-            Condition::any()
-                .add(table::Column::AccountId.gt(account_id.as_str()))
-                .add(
-                    Condition::all()
-                        .add(table::Column::AccountId.eq(account_id.as_str()))
-                        .add(
-                            Condition::any()
-                                .add(table::Column::ProductArn.gt(product_arn.as_str()))
-                                .add(
-                                    Condition::all()
-                                        .add(table::Column::ProductArn.eq(product_arn.as_str()))
-                                        .add(table::Column::FindingId.gt(finding_id.as_str())),
-                                ),
-                        ),
-                ),
-        );
+        select = select.filter(keyset_after(vec![
+            (
+                table::Column::AccountId,
+                account_id.as_str().into(),
+                Direction::Ascending,
+            ),
+            (
+                table::Column::ProductArn,
+                product_arn.as_str().into(),
+                Direction::Ascending,
+            ),
+            (
+                table::Column::FindingId,
+                finding_id.as_str().into(),
+                Direction::Ascending,
+            ),
+        ]));
     }
     let rows = select.all(connection).await?;
     let next = match rows.last() {

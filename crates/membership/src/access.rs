@@ -7,15 +7,15 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use rand::RngExt;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 use tributary_runtime::{
     Violations,
     auth::{AuthError, Authenticator, Caller, Principal, hash_api_key},
     error::reason,
     ids::validate_label,
-    paging::{PageTokens, page_size},
+    paging::{Direction, PageTokens, keyset_after, page_size},
 };
 
 use crate::{
@@ -158,15 +158,14 @@ impl ApiKeys {
         }
         if let Some((created_micros, key_id)) = after {
             let created_at = DateTime::from_timestamp_micros(created_micros).unwrap_or_default();
-            query = query.filter(
-                Condition::any()
-                    .add(table::Column::CreatedAt.gt(created_at))
-                    .add(
-                        Condition::all()
-                            .add(table::Column::CreatedAt.eq(created_at))
-                            .add(table::Column::KeyId.gt(key_id)),
-                    ),
-            );
+            query = query.filter(keyset_after(vec![
+                (
+                    table::Column::CreatedAt,
+                    created_at.into(),
+                    Direction::Ascending,
+                ),
+                (table::Column::KeyId, key_id.into(), Direction::Ascending),
+            ]));
         }
         let mut rows = query.limit(u64::from(limit) + 1).all(&self.db).await?;
         let next_page_token = if rows.len() > limit as usize {

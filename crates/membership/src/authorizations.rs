@@ -19,7 +19,7 @@ use tributary_runtime::{
     auth::Caller,
     error::reason as runtime_reason,
     ids::{validate_account_id, validate_region_name},
-    paging::{PageTokens, page_size},
+    paging::{Direction, PageTokens, keyset_after, page_size},
 };
 
 use crate::{
@@ -468,15 +468,18 @@ impl Authorizations {
             .order_by_asc(table::Column::AuthorizedAccountId)
             .order_by_asc(table::Column::AuthorizedRegion);
         if let Some((account, authorized_region)) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(table::Column::AuthorizedAccountId.gt(account.clone()))
-                    .add(
-                        Condition::all()
-                            .add(table::Column::AuthorizedAccountId.eq(account))
-                            .add(table::Column::AuthorizedRegion.gt(authorized_region)),
-                    ),
-            );
+            query = query.filter(keyset_after(vec![
+                (
+                    table::Column::AuthorizedAccountId,
+                    account.into(),
+                    Direction::Ascending,
+                ),
+                (
+                    table::Column::AuthorizedRegion,
+                    authorized_region.into(),
+                    Direction::Ascending,
+                ),
+            ]));
         }
         let mut rows = query.limit(u64::from(limit) + 1).all(db).await?;
         let next = if rows.len() > limit as usize {

@@ -93,6 +93,39 @@ fn invalid_token() -> Error {
     }
 }
 
+/// Which way a keyset column is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Ascending: later rows have greater values.
+    Ascending,
+    /// Descending: later rows have smaller values.
+    Descending,
+}
+
+/// The keyset condition "strictly after `position`" for rows ordered by the given columns, most
+/// significant first: `(c1 beyond v1) OR (c1 = v1 AND ((c2 beyond v2) OR ...))`. Written out
+/// rather than as a row-value comparison so mixed directions work and both SQLite and PostgreSQL
+/// use the ordering index.
+pub fn keyset_after<C>(position: Vec<(C, sea_orm::Value, Direction)>) -> sea_orm::Condition
+where
+    C: sea_orm::ColumnTrait,
+{
+    let mut condition: Option<sea_orm::Condition> = None;
+    for (column, value, direction) in position.into_iter().rev() {
+        let beyond = match direction {
+            Direction::Ascending => column.gt(value.clone()),
+            Direction::Descending => column.lt(value.clone()),
+        };
+        condition = Some(match condition {
+            None => sea_orm::Condition::all().add(beyond),
+            Some(rest) => sea_orm::Condition::any()
+                .add(beyond)
+                .add(sea_orm::Condition::all().add(column.eq(value)).add(rest)),
+        });
+    }
+    condition.unwrap_or_else(sea_orm::Condition::all)
+}
+
 /// Resolves a requested page size: 0 means `default`, above `max` (or negative) is
 /// `InvalidLimitException`.
 pub fn page_size(requested: i32, default: u32, max: u32) -> Result<u32, Error> {

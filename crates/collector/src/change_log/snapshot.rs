@@ -3,11 +3,12 @@
 //! the full state.
 
 use sea_orm::{
-    AccessMode, ColumnTrait, Condition, DatabaseBackend, DatabaseTransaction, EntityTrait,
-    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    AccessMode, ColumnTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, IsolationLevel,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tributary_runtime::paging::{Direction, keyset_after};
 
 use super::{
     BATCH_LIMIT, ChangeFilter, ChangeKind, ChangeLog, ChangeOp, ChangeRecord, Version, to_u64,
@@ -118,21 +119,23 @@ async fn stream_state(
                 query = query.filter(items::Column::AccountId.is_in(filter.account_ids.clone()));
             }
             if let Some((account_id, resource_type, resource_id)) = &after {
-                query = query.filter(
-                    Condition::any()
-                        .add(items::Column::AccountId.gt(account_id.as_str()))
-                        .add(
-                            Condition::all()
-                                .add(items::Column::AccountId.eq(account_id.as_str()))
-                                .add(items::Column::ResourceType.gt(resource_type.as_str())),
-                        )
-                        .add(
-                            Condition::all()
-                                .add(items::Column::AccountId.eq(account_id.as_str()))
-                                .add(items::Column::ResourceType.eq(resource_type.as_str()))
-                                .add(items::Column::ResourceId.gt(resource_id.as_str())),
-                        ),
-                );
+                query = query.filter(keyset_after(vec![
+                    (
+                        items::Column::AccountId,
+                        account_id.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                    (
+                        items::Column::ResourceType,
+                        resource_type.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                    (
+                        items::Column::ResourceId,
+                        resource_id.as_str().into(),
+                        Direction::Ascending,
+                    ),
+                ]));
             }
             let rows = query.all(transaction).await?;
             let Some(last) = rows.last() else { break };
