@@ -23,6 +23,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tributary_proto::collector::v1 as pb;
+use tributary_runtime::db::{SerialCounter, advance_head};
 
 use crate::{
     error::{Error, Result, reason},
@@ -273,17 +274,10 @@ impl ChangeLog {
     /// Begins a write transaction holding the head row, so writers are serialised.
     pub async fn begin(&self) -> Result<ChangeTx> {
         let transaction = self.db.begin().await?;
-        let backend = transaction.get_database_backend();
-        transaction
-            .execute_raw(Statement::from_string(
-                backend,
-                "UPDATE change_log_head SET seq = seq WHERE id = 1",
-            ))
-            .await?;
-        let head = read_head(&transaction).await?;
+        let seq = HEAD.lock(&transaction).await?;
         Ok(ChangeTx {
             transaction,
-            seq: head.seq,
+            seq,
             rows: Vec::new(),
             committed_at: tributary_runtime::time::now(),
             head_tx: self.head_tx.clone(),
@@ -395,6 +389,9 @@ impl ChangeLog {
     }
 }
 
+/// The head row every change-log write locks first.
+const HEAD: SerialCounter = SerialCounter::new("change_log_head", "seq");
+
 /// A write transaction that appends change records.
 pub struct ChangeTx {
     transaction: DatabaseTransaction,
@@ -460,24 +457,11 @@ impl ChangeTx {
         let appended = !rows.is_empty();
         if appended {
             table::Entity::insert_many(rows).exec(&transaction).await?;
-            let backend = transaction.get_database_backend();
-            transaction
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    placeholders(backend, "UPDATE change_log_head SET seq = ? WHERE id = 1"),
-                    [to_i64(seq).into()],
-                ))
-                .await?;
+            HEAD.store(&transaction, seq).await?;
         }
         transaction.commit().await?;
         if appended {
-            head_tx.send_if_modified(|head| {
-                let advanced = seq > *head;
-                if advanced {
-                    *head = seq;
-                }
-                advanced
-            });
+            advance_head(&head_tx, seq);
         }
         Ok(seq)
     }

@@ -8,13 +8,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tributary_runtime::db::{SerialCounter, advance_head};
 
 use crate::{error::Result, store::events as table};
 
@@ -71,6 +72,9 @@ impl Event {
     }
 }
 
+/// The revision counter row every membership write locks first.
+const REVISION: SerialCounter = SerialCounter::new("membership_revision", "revision");
+
 /// Starts write transactions and tells watchers about commits.
 #[derive(Clone)]
 pub struct Changes {
@@ -94,24 +98,10 @@ impl Changes {
     /// Begins a write transaction holding the revision counter, so writers are serialised.
     pub async fn begin(&self) -> Result<ChangeTx> {
         let transaction = self.db.begin().await?;
-        let backend = transaction.get_database_backend();
-        transaction
-            .execute_raw(Statement::from_string(
-                backend,
-                "UPDATE membership_revision SET revision = revision WHERE id = 1",
-            ))
-            .await?;
-        let current: i64 = transaction
-            .query_one_raw(Statement::from_string(
-                backend,
-                "SELECT revision FROM membership_revision WHERE id = 1",
-            ))
-            .await?
-            .ok_or_else(|| sea_orm::DbErr::RecordNotFound("membership_revision row".into()))?
-            .try_get("", "revision")?;
+        let current = REVISION.lock(&transaction).await?;
         Ok(ChangeTx {
             transaction,
-            revision: u64::try_from(current).unwrap_or(0),
+            revision: current,
             events: Vec::new(),
             head_tx: self.head_tx.clone(),
         })
@@ -226,46 +216,18 @@ impl ChangeTx {
                 recorded_at: Set(now),
             });
             table::Entity::insert_many(rows).exec(&transaction).await?;
-            let backend = transaction.get_database_backend();
-            transaction
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    match backend {
-                        sea_orm::DatabaseBackend::Postgres => {
-                            "UPDATE membership_revision SET revision = $1 WHERE id = 1"
-                        }
-                        _ => "UPDATE membership_revision SET revision = ? WHERE id = 1",
-                    },
-                    [i64::try_from(revision).unwrap_or(i64::MAX).into()],
-                ))
-                .await?;
+            REVISION.store(&transaction, revision).await?;
         }
         transaction.commit().await?;
         if !events.is_empty() {
-            head_tx.send_if_modified(|head| {
-                let advanced = revision > *head;
-                if advanced {
-                    *head = revision;
-                }
-                advanced
-            });
+            advance_head(&head_tx, revision);
         }
         Ok(revision)
     }
 }
 
 async fn head(db: &DatabaseConnection) -> Result<u64> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT revision FROM membership_revision WHERE id = 1",
-        ))
-        .await?;
-    let revision: i64 = match row {
-        Some(row) => row.try_get("", "revision")?,
-        None => 0,
-    };
-    Ok(u64::try_from(revision).unwrap_or(0))
+    Ok(REVISION.read(db).await?)
 }
 
 /// The kind names stored in the log; `&'static` so events are cheap to build.

@@ -39,6 +39,81 @@ pub async fn migrate<M: MigratorTrait>(database_url: &str) -> Result<(), Error> 
     Ok(())
 }
 
+/// A one-row counter (`id = 1`) that serialises writers: a write transaction locks the row first
+/// (`UPDATE ... SET c = c`, which takes the row lock on PostgreSQL and the write lock on SQLite),
+/// assigns the next values, and stores the new value before committing. Because the lock is held
+/// until commit, no value becomes visible before every lower one has committed.
+#[derive(Debug, Clone, Copy)]
+pub struct SerialCounter {
+    table: &'static str,
+    column: &'static str,
+}
+
+impl SerialCounter {
+    /// The counter in `column` of the single row of `table`.
+    pub const fn new(table: &'static str, column: &'static str) -> Self {
+        Self { table, column }
+    }
+
+    /// Locks the row for `transaction` (writers queue here) and returns the current value.
+    pub async fn lock(&self, transaction: &impl ConnectionTrait) -> Result<u64, DbErr> {
+        let backend = transaction.get_database_backend();
+        let (table, column) = (self.table, self.column);
+        transaction
+            .execute_raw(Statement::from_string(
+                backend,
+                format!("UPDATE {table} SET {column} = {column} WHERE id = 1"),
+            ))
+            .await?;
+        self.read(transaction).await
+    }
+
+    /// The current value.
+    pub async fn read(&self, db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+        let (table, column) = (self.table, self.column);
+        let value: i64 = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT {column} AS value FROM {table} WHERE id = 1"),
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(format!("{table} row")))?
+            .try_get("", "value")?;
+        Ok(<u64 as TryFrom<i64>>::try_from(value).unwrap_or(0))
+    }
+
+    /// Stores `value`; call inside the transaction that locked the row.
+    pub async fn store(&self, transaction: &impl ConnectionTrait, value: u64) -> Result<(), DbErr> {
+        let backend = transaction.get_database_backend();
+        let (table, column) = (self.table, self.column);
+        let placeholder = match backend {
+            DatabaseBackend::Postgres => "$1",
+            _ => "?",
+        };
+        transaction
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("UPDATE {table} SET {column} = {placeholder} WHERE id = 1"),
+                [<i64 as TryFrom<u64>>::try_from(value)
+                    .unwrap_or(i64::MAX)
+                    .into()],
+            ))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Raises a watched head to `value` if it is higher, waking waiters only when it moves.
+pub fn advance_head(head_tx: &tokio::sync::watch::Sender<u64>, value: u64) {
+    head_tx.send_if_modified(|head| {
+        let advanced = value > *head;
+        if advanced {
+            *head = value;
+        }
+        advanced
+    });
+}
+
 /// Which kind of database a URL points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
