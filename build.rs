@@ -28,6 +28,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A finding is far larger than the other change payloads; boxing it keeps the generated
         // payload enum small.
         .boxed(".tributary.collector.v1.ChangeRecord.payload.finding")
+        // So is an insight, for its filters.
+        .boxed(".tributary.collector.v1.ChangeRecord.payload.insight")
         .compile_fds(compiler.file_descriptor_set())?;
 
     println!("cargo:rerun-if-changed=proto");

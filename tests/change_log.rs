@@ -132,6 +132,7 @@ async fn subscribe(
             account_ids: Vec::new(),
             kinds: Vec::new(),
             aggregator: aggregator(),
+            aggregators: Vec::new(),
         })
         .await
         .map(tonic::Response::into_inner)
@@ -357,6 +358,7 @@ async fn snapshot_plus_subscribe_from_its_seq_equals_the_full_state(backend: Bac
             account_ids: vec![OTHER_ACCOUNT.into()],
             kinds: vec![pb::ChangeKind::ConfigurationItem as i32],
             aggregator: aggregator(),
+            aggregators: Vec::new(),
         })
         .await
         .unwrap()
@@ -509,6 +511,7 @@ async fn change_log_calls_need_a_service_or_operator_key(backend: Backend) {
             account_ids: vec!["nope".into()],
             kinds: vec![pb::ChangeKind::Unspecified as i32],
             aggregator: aggregator(),
+            aggregators: Vec::new(),
         })
         .await
         .unwrap_err();
@@ -532,6 +535,7 @@ async fn filters_select_accounts_and_kinds(backend: Backend) {
             account_ids: vec![OTHER_ACCOUNT.into()],
             kinds: vec![pb::ChangeKind::ConfigurationItem as i32],
             aggregator: aggregator(),
+            aggregators: Vec::new(),
         })
         .await
         .unwrap()

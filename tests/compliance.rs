@@ -888,6 +888,7 @@ async fn compliance_changes_reach_the_change_log_stream_and_snapshot(backend: Ba
             account_ids: vec![ACCOUNT.into()],
             kinds: kinds.clone(),
             aggregator: Some(aggregator.clone()),
+            aggregators: Vec::new(),
         })
         .await
         .unwrap()
@@ -943,6 +944,7 @@ async fn compliance_changes_reach_the_change_log_stream_and_snapshot(backend: Ba
             account_ids: vec![ACCOUNT.into()],
             kinds,
             aggregator: Some(aggregator),
+            aggregators: Vec::new(),
         })
         .await
         .unwrap()

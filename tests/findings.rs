@@ -76,10 +76,18 @@ async fn get(
             filters: Some(filters),
             page_size,
             page_token,
+            ..Default::default()
         })
         .await
         .expect("findings are listed")
         .into_inner()
+}
+
+fn equals(value: &str) -> pb::StringFilter {
+    pb::StringFilter {
+        value: value.into(),
+        comparison: pb::StringFilterComparison::Equals as i32,
+    }
 }
 
 async fn ids(cluster: &TestCluster, key: &str, filters: pb::FindingFilters) -> Vec<String> {
@@ -108,7 +116,7 @@ async fn imports_store_findings_and_fail_bad_ones_alone(backend: Backend) {
         .collector(REGION)
         .start()
         .await;
-    let key = cluster.account_key(ACCOUNT).await;
+    let key = cluster.hub_account_key(ACCOUNT, REGION).await;
     let before = head(&cluster).await;
     let mut bad = finding(ACCOUNT, "bad", pb::SeverityLabel::Low, 1_700_000_100);
     bad.title.clear();
@@ -165,6 +173,7 @@ async fn imports_store_findings_and_fail_bad_ones_alone(backend: Backend) {
             account_ids: vec![ACCOUNT.into()],
             kinds: vec![pb::ChangeKind::Finding as i32],
             aggregator: Some(aggregator),
+            aggregators: Vec::new(),
         })
         .await
         .unwrap()
@@ -193,7 +202,7 @@ async fn older_updates_are_ignored_and_protected_fields_kept(backend: Backend) {
         .collector(REGION)
         .start()
         .await;
-    let key = cluster.account_key(ACCOUNT).await;
+    let key = cluster.hub_account_key(ACCOUNT, REGION).await;
     import(
         &cluster,
         &key,
@@ -264,7 +273,7 @@ async fn get_findings_filters_and_pages(backend: Backend) {
         .collector(REGION)
         .start()
         .await;
-    let key = cluster.account_key(ACCOUNT).await;
+    let key = cluster.hub_account_key(ACCOUNT, REGION).await;
     let labels = [
         pb::SeverityLabel::Low,
         pb::SeverityLabel::High,
@@ -286,7 +295,7 @@ async fn get_findings_filters_and_pages(backend: Backend) {
         &cluster,
         &key,
         pb::FindingFilters {
-            severity_labels: vec![pb::SeverityLabel::High as i32],
+            severity_label: vec![equals("HIGH")],
             ..Default::default()
         },
     )
@@ -296,10 +305,7 @@ async fn get_findings_filters_and_pages(backend: Backend) {
         &cluster,
         &key,
         pb::FindingFilters {
-            severity_labels: vec![
-                pb::SeverityLabel::High as i32,
-                pb::SeverityLabel::Critical as i32,
-            ],
+            severity_label: vec![equals("HIGH"), equals("CRITICAL")],
             ..Default::default()
         },
     )
@@ -309,8 +315,8 @@ async fn get_findings_filters_and_pages(backend: Backend) {
         &cluster,
         &key,
         pb::FindingFilters {
-            severity_labels: vec![pb::SeverityLabel::High as i32],
-            record_states: vec![pb::RecordState::Archived as i32],
+            severity_label: vec![equals("HIGH")],
+            record_state: vec![equals("ARCHIVED")],
             ..Default::default()
         },
     )
@@ -340,6 +346,7 @@ async fn get_findings_filters_and_pages(backend: Backend) {
             filters: None,
             page_size: 10,
             page_token: "forged".into(),
+            ..Default::default()
         })
         .await
         .expect_err("a forged token is refused");
@@ -350,6 +357,7 @@ async fn get_findings_filters_and_pages(backend: Backend) {
             filters: None,
             page_size: 101,
             page_token: String::new(),
+            ..Default::default()
         })
         .await
         .expect_err("more than 100 per page is refused");
@@ -362,8 +370,8 @@ async fn oversized_requests_and_foreign_accounts_are_refused(backend: Backend) {
         .collector(REGION)
         .start()
         .await;
-    let key = cluster.account_key(ACCOUNT).await;
-    cluster.account_key(OTHER).await;
+    let key = cluster.hub_account_key(ACCOUNT, REGION).await;
+    cluster.hub_account_key(OTHER, REGION).await;
     let before = head(&cluster).await;
 
     let too_many = (0..101)

@@ -129,6 +129,7 @@ async fn subscribe(
             account_ids: account_ids.iter().map(|id| id.to_string()).collect(),
             kinds: Vec::new(),
             aggregator: aggregator(),
+            aggregators: Vec::new(),
         })
         .await
         .map(tonic::Response::into_inner)
@@ -145,6 +146,7 @@ async fn snapshot_accounts(
             account_ids: account_ids.iter().map(|id| id.to_string()).collect(),
             kinds: Vec::new(),
             aggregator: aggregator(),
+            aggregators: Vec::new(),
         })
         .await?
         .into_inner();

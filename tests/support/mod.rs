@@ -590,3 +590,530 @@ impl TestCluster {
         )
     }
 }
+
+impl TestCluster {
+    /// Enables the Security Hub of the account behind `key` in `region` (a no-op when enabled).
+    pub async fn enable_hub(&self, key: &str, region: &str) {
+        let enabled = self
+            .securityhub(key)
+            .enable_security_hub(membership_pb::EnableSecurityHubRequest {
+                region: region.into(),
+                ..Default::default()
+            })
+            .await;
+        match enabled {
+            Ok(_) => {}
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) => panic!("enabling the hub in {region} failed: {status}"),
+        }
+    }
+
+    /// An account key for `account_id` whose hub is enabled in `region`.
+    pub async fn hub_account_key(&self, account_id: &str, region: &str) -> String {
+        let key = self.account_key(account_id).await;
+        self.enable_hub(&key, region).await;
+        key
+    }
+
+    /// Starts one more collector, for `region`, configured by `configure` on top of what the
+    /// cluster's collectors get, and registers the region with membership. It stores in the
+    /// cluster's backend and stops with [`ExtraCollector::stop`].
+    pub async fn start_collector(
+        &self,
+        region: &str,
+        configure: impl FnOnce(&mut tributary_collector::CollectorConfig),
+    ) -> ExtraCollector {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback listener");
+        let address = listener.local_addr().expect("a bound address");
+        let service = format!("collector-extra-{region}");
+        let database_url = match &self.databases {
+            Some(databases) => databases.create(&service).await,
+            None => tributary_runtime::db::sqlite_url(
+                &self.directory.path().join(format!("{service}.db")),
+            ),
+        };
+        let mut config = tributary_collector::CollectorConfig {
+            region: region.into(),
+            membership: tributary_runtime::config::MembershipClientSettings {
+                membership_endpoint: format!("http://{}", self.membership_address()),
+                service_api_key: Some(self.service_key().to_string()),
+                auth_cache_ttl_seconds: 5,
+            },
+            ..tributary_collector::CollectorConfig::default()
+        };
+        config.server.database_url = database_url;
+        config.server.listen = address;
+        config.server.shutdown_grace_seconds = 2;
+        configure(&mut config);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(tributary_collector::serve(
+            config,
+            listener,
+            shutdown.clone(),
+        ));
+        self.regions(self.operator_key())
+            .register_region(membership_pb::RegisterRegionRequest {
+                region_name: region.into(),
+                collector_endpoint: format!("http://{address}"),
+                opt_in: false,
+            })
+            .await
+            .expect("the operator registers the region");
+        eventually(
+            "the extra collector serves",
+            Duration::from_secs(20),
+            || async {
+                tonic_health::pb::health_client::HealthClient::new(channel(address))
+                    .check(tonic_health::pb::HealthCheckRequest::default())
+                    .await
+                    .map_err(|status| status.to_string())
+                    .and_then(|response| {
+                        (response.into_inner().status
+                            == tonic_health::pb::health_check_response::ServingStatus::Serving
+                                as i32)
+                            .then_some(())
+                            .ok_or_else(|| "not serving yet".to_string())
+                    })
+            },
+        )
+        .await;
+        ExtraCollector {
+            address,
+            shutdown,
+            task,
+        }
+    }
+}
+
+/// A collector started next to a [`TestCluster`]'s own.
+pub struct ExtraCollector {
+    pub address: SocketAddr,
+    shutdown: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), tributary_collector::Error>>,
+}
+
+impl ExtraCollector {
+    /// The `SecurityHubService` of this collector, calling with `key`.
+    pub fn findings(
+        &self,
+        key: &str,
+    ) -> collector_pb::security_hub_service_client::SecurityHubServiceClient<Authed> {
+        collector_pb::security_hub_service_client::SecurityHubServiceClient::with_interceptor(
+            channel(self.address),
+            bearer(key),
+        )
+    }
+
+    /// The `ChangeLogService` of this collector, calling with `key`.
+    pub fn change_log(
+        &self,
+        key: &str,
+    ) -> collector_pb::change_log_service_client::ChangeLogServiceClient<Authed> {
+        collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
+            channel(self.address),
+            bearer(key),
+        )
+    }
+
+    /// Stops the collector, failing the test if it failed.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .expect("the collector task does not panic")
+            .expect("the collector stops cleanly");
+    }
+}
+
+/// A valid ASFF finding of `account` in `region` under the account's default product, with
+/// severity `label` and provider update time `updated` (seconds since the epoch).
+pub fn sample_finding(
+    region: &str,
+    account: &str,
+    id: &str,
+    label: collector_pb::SeverityLabel,
+    updated: i64,
+) -> collector_pb::Finding {
+    let timestamp = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    collector_pb::Finding {
+        schema_version: "2018-10-08".into(),
+        id: id.into(),
+        product_arn: format!("arn:aws:securityhub:{region}:{account}:product/{account}/default"),
+        generator_id: "check-1".into(),
+        aws_account_id: account.into(),
+        types: vec!["Software and Configuration Checks".into()],
+        created_at: timestamp(1_700_000_000),
+        updated_at: timestamp(updated),
+        severity: Some(collector_pb::FindingSeverity {
+            label: label as i32,
+            ..Default::default()
+        }),
+        title: format!("finding {id}"),
+        description: "a test finding".into(),
+        resources: vec![collector_pb::FindingResource {
+            r#type: "Other".into(),
+            id: format!("resource-{id}"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+impl TestCluster {
+    /// The database URL of the cluster's aggregator.
+    pub fn aggregator_database_url(&self) -> String {
+        match &self.databases {
+            Some(databases) => databases.url("aggregator"),
+            None => tributary_runtime::db::sqlite_url(&self.directory.path().join("aggregator.db")),
+        }
+    }
+
+    /// A new, empty database for an extra service named `service` on the cluster's backend.
+    pub async fn extra_database_url(&self, service: &str) -> String {
+        match &self.databases {
+            Some(databases) => databases.create(service).await,
+            None => tributary_runtime::db::sqlite_url(
+                &self.directory.path().join(format!("{service}.db")),
+            ),
+        }
+    }
+
+    /// Client settings for an extra service that calls membership with the service key.
+    pub fn membership_client_settings(
+        &self,
+    ) -> tributary_runtime::config::MembershipClientSettings {
+        tributary_runtime::config::MembershipClientSettings {
+            membership_endpoint: format!("http://{}", self.membership_address()),
+            service_api_key: Some(self.service_key().to_string()),
+            auth_cache_ttl_seconds: 5,
+        }
+    }
+
+    /// The settings of an extra aggregator storing into `database_url`.
+    pub fn standalone_aggregator_config(
+        &self,
+        database_url: String,
+    ) -> tributary_aggregator::AggregatorConfig {
+        let mut server = tributary_runtime::config::ServerSettings::with_defaults(
+            "127.0.0.1:0".parse().expect("a socket address"),
+            "unused.db",
+        );
+        server.database_url = database_url;
+        server.shutdown_grace_seconds = 2;
+        tributary_aggregator::AggregatorConfig {
+            server,
+            membership: self.membership_client_settings(),
+            ..tributary_aggregator::AggregatorConfig::default()
+        }
+    }
+
+    /// Starts an extra collector for `region` on its own database and registers it with
+    /// membership; stop and restart it to take the region's collector down and up.
+    pub async fn standalone_collector(&self, region: &str) -> Standalone {
+        let mut server = tributary_runtime::config::ServerSettings::with_defaults(
+            "127.0.0.1:0".parse().expect("a socket address"),
+            "unused.db",
+        );
+        server.database_url = self
+            .extra_database_url(&format!("collector-{region}"))
+            .await;
+        server.shutdown_grace_seconds = 1;
+        let config = tributary_collector::CollectorConfig {
+            server,
+            membership: self.membership_client_settings(),
+            region: region.to_string(),
+            ..tributary_collector::CollectorConfig::default()
+        };
+        let collector = Standalone::start(move |listener, shutdown| {
+            let config = config.clone();
+            Box::pin(async move {
+                tributary_collector::serve(config, listener, shutdown)
+                    .await
+                    .expect("the collector serves");
+            })
+        });
+        wait_serving(collector.address).await;
+        self.regions(self.operator_key())
+            .register_region(membership_pb::RegisterRegionRequest {
+                region_name: region.to_string(),
+                collector_endpoint: format!("http://{}", collector.address),
+                opt_in: false,
+            })
+            .await
+            .expect("the region is registered");
+        collector
+    }
+
+    /// The `ConfigService` of a standalone collector, calling with `key`.
+    pub fn standalone_config(
+        &self,
+        collector: &Standalone,
+        key: &str,
+    ) -> collector_pb::config_service_client::ConfigServiceClient<Authed> {
+        collector_pb::config_service_client::ConfigServiceClient::with_interceptor(
+            channel(collector.address),
+            bearer(key),
+        )
+    }
+}
+
+/// What a [`Standalone`] service runs: given its listener and shutdown token, serve.
+pub type ServeFn = std::sync::Arc<
+    dyn Fn(
+            tokio::net::TcpListener,
+            tokio_util::sync::CancellationToken,
+        ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A service on a runtime of its own at a fixed address: `stop` shuts it down gracefully, `crash`
+/// drops every one of its tasks at once (as if the process died), and `start_again` serves again
+/// on the same address and database.
+pub struct Standalone {
+    pub address: SocketAddr,
+    serve: ServeFn,
+    runtime: Option<tokio::runtime::Runtime>,
+    shutdown: tokio_util::sync::CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Standalone {
+    /// Starts `serve` on a free loopback port.
+    pub fn start<F>(serve: F) -> Self
+    where
+        F: Fn(
+                tokio::net::TcpListener,
+                tokio_util::sync::CancellationToken,
+            ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let address = listener.local_addr().expect("a bound address");
+        let mut service = Self {
+            address,
+            serve: std::sync::Arc::new(serve),
+            runtime: None,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            task: None,
+        };
+        service.spawn(Some(listener));
+        service
+    }
+
+    fn spawn(&mut self, listener: Option<std::net::TcpListener>) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let serve = self.serve.clone();
+        let address = self.address;
+        let token = shutdown.clone();
+        let task = runtime.spawn(async move {
+            let listener = match listener {
+                Some(listener) => {
+                    listener
+                        .set_nonblocking(true)
+                        .expect("a non-blocking socket");
+                    tokio::net::TcpListener::from_std(listener).expect("a tokio listener")
+                }
+                // The crashed instance's socket may take a moment to close.
+                None => {
+                    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+                    loop {
+                        match tokio::net::TcpListener::bind(address).await {
+                            Ok(listener) => break listener,
+                            Err(error) if tokio::time::Instant::now() < give_up => {
+                                let _ = error;
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            Err(error) => panic!("cannot listen on {address} again: {error}"),
+                        }
+                    }
+                }
+            };
+            serve(listener, token).await;
+        });
+        self.runtime = Some(runtime);
+        self.shutdown = shutdown;
+        self.task = Some(task);
+    }
+
+    /// Shuts the service down gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("the service stops cleanly");
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// Drops every task of the service at once, mid-whatever it was doing.
+    pub fn crash(&mut self) {
+        self.task = None;
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// Serves again on the same address.
+    pub async fn start_again(&mut self) {
+        assert!(self.runtime.is_none(), "stop or crash the service first");
+        self.spawn(None);
+        wait_serving(self.address).await;
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Waits until the service at `address` reports SERVING.
+pub async fn wait_serving(address: SocketAddr) {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    let health = tonic_health::pb::health_client::HealthClient::new(channel(address));
+    eventually(
+        &format!("the service at {address} serves"),
+        Duration::from_secs(30),
+        || {
+            let mut health = health.clone();
+            async move {
+                match health
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                {
+                    Ok(response) if response.get_ref().status == ServingStatus::Serving as i32 => {
+                        Ok(())
+                    }
+                    Ok(response) => Err(format!("{:?}", response.into_inner())),
+                    Err(status) => Err(status.to_string()),
+                }
+            }
+        },
+    )
+    .await;
+}
+
+impl TestCluster {
+    /// The aggregator's `FindingAggregatorService`, calling with `key`.
+    pub fn finding_aggregators(
+        &self,
+        key: &str,
+    ) -> aggregator_pb::finding_aggregator_service_client::FindingAggregatorServiceClient<Authed>
+    {
+        aggregator_pb::finding_aggregator_service_client::FindingAggregatorServiceClient::with_interceptor(
+            channel(self.aggregator_address()),
+            bearer(key),
+        )
+    }
+}
+
+/// Databases for services a test starts on its own (outside [`TestCluster`]): SQLite files in a
+/// temporary directory, or fresh PostgreSQL databases dropped afterwards.
+pub struct ServiceDatabases {
+    pub directory: TempDir,
+    postgres: Option<postgres::TestDatabases>,
+}
+
+impl ServiceDatabases {
+    pub async fn new(backend: Backend) -> Self {
+        Self {
+            directory: tempfile::tempdir().expect("a temporary directory"),
+            postgres: match backend {
+                Backend::Sqlite => None,
+                Backend::Postgres => Some(postgres::TestDatabases::new().await),
+            },
+        }
+    }
+
+    /// A new, empty database for `service`.
+    pub async fn url(&self, service: &str) -> String {
+        match &self.postgres {
+            Some(databases) => databases.create(service).await,
+            None => tributary_runtime::db::sqlite_url(
+                &self.directory.path().join(format!("{service}.db")),
+            ),
+        }
+    }
+}
+
+impl TestCluster {
+    /// The aggregator's `ConfigAggregatorService`, calling with `key`.
+    pub fn config_aggregators(
+        &self,
+        key: &str,
+    ) -> aggregator_pb::config_aggregator_service_client::ConfigAggregatorServiceClient<Authed>
+    {
+        aggregator_pb::config_aggregator_service_client::ConfigAggregatorServiceClient::with_interceptor(
+            channel(self.aggregator_address()),
+            bearer(key),
+        )
+    }
+}
+
+impl TestCluster {
+    /// The change-log head of the collector of `region`.
+    pub async fn change_log_head(&self, region: &str) -> u64 {
+        self.change_log(region, self.service_key())
+            .get_head(collector_pb::GetHeadRequest {})
+            .await
+            .expect("the head is read")
+            .into_inner()
+            .head_seq
+    }
+
+    /// The change records of `kinds` for `account` in `region` above `from_seq` up to the current
+    /// head, read with Subscribe for a Config aggregator of `account` named `aggregator`.
+    pub async fn change_records(
+        &self,
+        region: &str,
+        account: &str,
+        aggregator: &str,
+        kinds: &[collector_pb::ChangeKind],
+        from_seq: u64,
+    ) -> Vec<collector_pb::ChangeRecord> {
+        let head = self.change_log_head(region).await;
+        let aggregator = self
+            .entitled_config_aggregator(account, region, aggregator, &[account], &[region])
+            .await;
+        let mut stream = self
+            .change_log(region, self.service_key())
+            .subscribe(collector_pb::SubscribeRequest {
+                from_seq,
+                account_ids: vec![account.into()],
+                kinds: kinds.iter().map(|kind| *kind as i32).collect(),
+                aggregator: Some(aggregator),
+                ..Default::default()
+            })
+            .await
+            .expect("the subscription starts")
+            .into_inner();
+        let mut records = Vec::new();
+        let mut through = from_seq;
+        while through < head {
+            let batch = tokio::time::timeout(Duration::from_secs(10), stream.message())
+                .await
+                .expect("the stream delivers")
+                .expect("the stream does not fail")
+                .expect("the stream stays open");
+            through = batch.through_seq;
+            records.extend(batch.records);
+        }
+        records
+    }
+}

@@ -108,6 +108,18 @@ impl Drop for TestDatabases {
     }
 }
 
+impl TestDatabases {
+    /// The URL of the database `create` made (or the cluster's factory made) for `service`.
+    pub fn url(&self, service: &str) -> String {
+        let name = format!(
+            "{}_{}",
+            self.prefix,
+            service.replace(|character: char| !character.is_ascii_alphanumeric(), "_")
+        );
+        url_of(&admin_url(), &name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -3,10 +3,16 @@
 //! aggregated views.
 
 pub mod config;
+pub mod config_aggregators;
 pub mod error;
+pub mod finding_aggregators;
 pub mod grpc;
 pub mod info;
+pub mod query;
+pub mod replica;
+pub mod replication;
 pub mod store;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -26,14 +32,63 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     let authenticator = tributary_runtime::auth::membership_authenticator(&config.membership)?;
-    let (db, _page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
+    let (db, page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
+    let replication = replication::Replication::start(db.clone(), &config, &shutdown);
     let info = Arc::new(info::AggregatorInfo::new(db.clone()));
-    let services =
-        ServiceSet::new().with(pb::aggregator_service_server::AggregatorServiceServer::new(
+    let directory = Arc::new(config_aggregators::MembershipDirectory::new(
+        &config.membership,
+    )?);
+    // Replication re-resolves entitlements when told that aggregators changed.
+    let replication_handle = replication.handle();
+    let on_aggregators_changed: config_aggregators::OnAggregatorsChanged =
+        Arc::new(move || replication_handle.aggregators_changed());
+    let config_aggregators = Arc::new(
+        config_aggregators::ConfigAggregators::new(
+            db.clone(),
+            page_tokens.clone(),
+            directory,
+            config_aggregators::AggregatorLimits {
+                max_aggregators_per_account: config
+                    .config_aggregators
+                    .max_config_aggregators_per_account,
+                max_accounts_per_aggregator: usize::try_from(
+                    config.config_aggregators.max_accounts_per_config_aggregator,
+                )
+                .unwrap_or(usize::MAX),
+            },
+            on_aggregators_changed,
+        )
+        .with_freshness_target_ms(
+            i64::try_from(config.replication.freshness_target_seconds.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
+        ),
+    );
+    let views = Arc::new(views::AggregateViews::new(db.clone(), page_tokens.clone()));
+    let finding_aggregators = Arc::new(finding_aggregators::FindingAggregators::new(
+        db.clone(),
+        page_tokens.clone(),
+        Arc::new(finding_aggregators::directory::MembershipDirectory::new(
+            &config.membership,
+        )?),
+    ));
+    let services = ServiceSet::new()
+        .with(pb::aggregator_service_server::AggregatorServiceServer::new(
             grpc::GrpcAggregator::new(info),
-        ));
+        ))
+        .with(
+            pb::config_aggregator_service_server::ConfigAggregatorServiceServer::new(
+                grpc::GrpcConfigAggregators::new(config_aggregators, views),
+            ),
+        )
+        .with(
+            pb::finding_aggregator_service_server::FindingAggregatorServiceServer::new(
+                grpc::GrpcFindingAggregators::new(finding_aggregators),
+            ),
+        );
     let parts = ServerParts::new("aggregator", services, authenticator, &config.server);
-    tributary_runtime::server::serve(listener, parts, shutdown).await?;
+    let served = tributary_runtime::server::serve(listener, parts, shutdown).await;
+    replication.stop().await;
+    served?;
     db.close().await?;
     Ok(())
 }

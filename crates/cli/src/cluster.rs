@@ -126,6 +126,7 @@ impl Cluster {
         let aggregator_config = AggregatorConfig {
             server: settings(&aggregator_listener, "aggregator")?,
             membership: membership_client.clone(),
+            ..AggregatorConfig::default()
         };
         tasks.push((
             "aggregator".to_string(),

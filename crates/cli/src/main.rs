@@ -2,36 +2,36 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use tributary_cli::up::{self, UpArgs};
-
-/// Tributary: multi-account, multi-region aggregation of configuration, compliance and security
-/// findings.
-#[derive(Parser)]
-#[command(name = "tributary", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run membership, the aggregator and one collector per region in this process, on loopback,
-    /// each with its own SQLite file.
-    Up(UpArgs),
-}
+use clap::Parser;
+use tributary_cli::{
+    commands::{self, Cli, Command},
+    errors,
+    output::Output,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let shutdown = tributary_runtime::shutdown::signal();
-    let telemetry = match tributary_runtime::telemetry::init("tributary") {
-        Ok(telemetry) => telemetry,
-        Err(error) => return tributary_runtime::cli::exit_code(Err(error)),
+    // Only `up` logs: client subcommands keep standard output for their answers.
+    let telemetry = if matches!(cli.command, Command::Up(_)) {
+        match tributary_runtime::telemetry::init("tributary") {
+            Ok(telemetry) => Some(telemetry),
+            Err(error) => return tributary_runtime::cli::exit_code(Err(error)),
+        }
+    } else {
+        None
     };
-    let result = match cli.command {
-        Command::Up(args) => up::run(args, shutdown).await,
-    };
-    telemetry.shutdown();
-    tributary_runtime::cli::exit_code(result.map_err(|error| format!("{error:#}")))
+    let output = Output::stdout(cli.connection.output);
+    let result = commands::run(cli, output, shutdown).await;
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", errors::describe(&error));
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -55,17 +55,23 @@ pub enum ChangeKind {
     ConformancePack,
     /// A Security Hub finding; key `<product arn>|<finding id>`.
     Finding,
+    /// How findings rate a security control of an account; key is the security control id.
+    ControlStatus,
+    /// A custom Security Hub insight; key is its ARN.
+    Insight,
 }
 
 impl ChangeKind {
     /// Every kind.
-    pub const ALL: [ChangeKind; 6] = [
+    pub const ALL: [ChangeKind; 8] = [
         ChangeKind::ConfigurationItem,
         ChangeKind::ConfigurationRecorder,
         ChangeKind::ConfigRule,
         ChangeKind::Evaluation,
         ChangeKind::ConformancePack,
         ChangeKind::Finding,
+        ChangeKind::ControlStatus,
+        ChangeKind::Insight,
     ];
 
     /// The name stored in the log.
@@ -77,6 +83,8 @@ impl ChangeKind {
             ChangeKind::Evaluation => "evaluation",
             ChangeKind::ConformancePack => "conformance_pack",
             ChangeKind::Finding => "finding",
+            ChangeKind::ControlStatus => "control_status",
+            ChangeKind::Insight => "insight",
         }
     }
 
@@ -193,10 +201,12 @@ impl ChangeFilter {
                 Ok(pb::ChangeKind::Evaluation) => parsed.push(ChangeKind::Evaluation),
                 Ok(pb::ChangeKind::ConformancePack) => parsed.push(ChangeKind::ConformancePack),
                 Ok(pb::ChangeKind::Finding) => parsed.push(ChangeKind::Finding),
+                Ok(pb::ChangeKind::ControlStatus) => parsed.push(ChangeKind::ControlStatus),
+                Ok(pb::ChangeKind::Insight) => parsed.push(ChangeKind::Insight),
                 _ => violations.add(
                     format!("kinds[{index}]"),
                     "must be CONFIGURATION_ITEM, CONFIGURATION_RECORDER, CONFIG_RULE, EVALUATION, \
-                     CONFORMANCE_PACK or FINDING",
+                     CONFORMANCE_PACK, FINDING, CONTROL_STATUS or INSIGHT",
                 ),
             }
         }
@@ -413,6 +423,13 @@ impl ChangeTx {
         self.committed_at
     }
 
+    /// Takes in a version written elsewhere (a replicated update, or a stored one that may come
+    /// from a clock ahead of this one): this transaction's later records, and every later
+    /// write's, get higher versions.
+    pub fn observe(&self, seen: Version) {
+        self.clock.observe(seen);
+    }
+
     /// Appends a change record whose payload `payload` builds from the record's stamp (a
     /// configuration item carries its sequence number as state id); it becomes visible when the
     /// transaction commits.
@@ -492,6 +509,28 @@ fn cursor_expired(from: u64, horizon: u64) -> Error {
              compacted away; take a Snapshot and subscribe from its seq"
         ),
     )
+}
+
+impl ChangeLog {
+    /// Publishes the head as the Prometheus gauge `tributary_change_log_head_seq{region}`: now,
+    /// then after every commit through this log, until `stop` is cancelled.
+    pub fn spawn_head_gauge(
+        &self,
+        region: String,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let mut head = self.subscribe_head();
+        tokio::spawn(async move {
+            let gauge = metrics::gauge!("tributary_change_log_head_seq", "region" => region);
+            loop {
+                gauge.set(*head.borrow_and_update() as f64);
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    changed = head.changed() => if changed.is_err() { return },
+                }
+            }
+        })
+    }
 }
 
 /// Rewrites `?` placeholders as `$1, $2, ...` for PostgreSQL.

@@ -1181,7 +1181,11 @@ pub(crate) async fn snapshot_page(
                 .collect::<Result<Vec<_>>>()?;
             Ok((records, next))
         }
-        ChangeKind::ConfigurationItem | ChangeKind::ConfigurationRecorder | ChangeKind::Finding => {
+        ChangeKind::ConfigurationItem
+        | ChangeKind::ConfigurationRecorder
+        | ChangeKind::Finding
+        | ChangeKind::ControlStatus
+        | ChangeKind::Insight => {
             Ok((Vec::new(), None))
         }
     }

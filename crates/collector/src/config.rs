@@ -35,6 +35,27 @@ pub struct CollectorConfig {
     /// At most this many conformance packs per account in this region (AWS default 50).
     #[serde(default = "default_max_conformance_packs")]
     pub max_conformance_packs_per_account: u64,
+    /// ACTIVE findings are deleted this long after their last write (AWS: 90 days).
+    #[serde(default = "default_finding_retention_active")]
+    pub finding_retention_active_seconds: u64,
+    /// ARCHIVED findings are deleted this long after their last write (AWS: 30 days).
+    #[serde(default = "default_finding_retention_archived")]
+    pub finding_retention_archived_seconds: u64,
+    /// How often expired findings are deleted.
+    #[serde(default = "default_finding_retention_interval")]
+    pub finding_retention_interval_seconds: u64,
+}
+
+fn default_finding_retention_active() -> u64 {
+    90 * 24 * 60 * 60
+}
+
+fn default_finding_retention_archived() -> u64 {
+    30 * 24 * 60 * 60
+}
+
+fn default_finding_retention_interval() -> u64 {
+    60 * 60
 }
 
 fn default_max_config_rules() -> u64 {
@@ -67,6 +88,9 @@ impl Default for CollectorConfig {
             change_log_compaction_interval_seconds: default_compaction_interval(),
             max_config_rules_per_account: default_max_config_rules(),
             max_conformance_packs_per_account: default_max_conformance_packs(),
+            finding_retention_active_seconds: default_finding_retention_active(),
+            finding_retention_archived_seconds: default_finding_retention_archived(),
+            finding_retention_interval_seconds: default_finding_retention_interval(),
         }
     }
 }
@@ -93,6 +117,24 @@ impl CollectorConfig {
                 "must be at least 1",
             );
         }
+        for (field, value) in [
+            (
+                "finding_retention_active_seconds",
+                self.finding_retention_active_seconds,
+            ),
+            (
+                "finding_retention_archived_seconds",
+                self.finding_retention_archived_seconds,
+            ),
+            (
+                "finding_retention_interval_seconds",
+                self.finding_retention_interval_seconds,
+            ),
+        ] {
+            if value == 0 {
+                violations.add(field, "must be at least 1");
+            }
+        }
         violations
             .finish()
             .map_err(|error| tributary_runtime::Error::Config(error.to_string()))
@@ -117,6 +159,26 @@ mod tests {
         assert_eq!(
             config.membership.service_api_key.as_deref(),
             Some("service-key-0123456789")
+        );
+    }
+
+    #[test]
+    fn finding_retention_defaults_to_aws_and_refuses_zero() {
+        let config = CollectorConfig {
+            region: "eu-west-1".into(),
+            ..CollectorConfig::default()
+        };
+        assert_eq!(config.finding_retention_active_seconds, 90 * 86_400);
+        assert_eq!(config.finding_retention_archived_seconds, 30 * 86_400);
+        let zero = CollectorConfig {
+            finding_retention_archived_seconds: 0,
+            ..config
+        };
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("finding_retention_archived_seconds")
         );
     }
 }

@@ -44,12 +44,63 @@ pub enum AggregatorRef {
 impl AggregatorRef {
     /// Validates a stream request's `aggregator` (`ValidationException`).
     pub fn from_wire(reference: Option<membership_pb::AggregatorReference>) -> Result<Self> {
-        use membership_pb::aggregator_reference::Aggregator;
         let mut violations = Violations::new();
-        let aggregator = match reference.and_then(|reference| reference.aggregator) {
+        let aggregator = Self::check_wire("aggregator", reference, &mut violations);
+        violations.finish_with(reason::VALIDATION)?;
+        aggregator.ok_or_else(|| Error::Corrupt("a missing aggregator was not reported".into()))
+    }
+
+    /// Validates a stream request's `aggregator` and `aggregators` together: at least one, at most
+    /// [`MAX_STREAM_AGGREGATORS`], duplicates removed (`ValidationException`).
+    pub fn list_from_wire(
+        single: Option<membership_pb::AggregatorReference>,
+        many: Vec<membership_pb::AggregatorReference>,
+    ) -> Result<Vec<Self>> {
+        if many.is_empty() {
+            return Self::from_wire(single).map(|aggregator| vec![aggregator]);
+        }
+        let mut violations = Violations::new();
+        let mut aggregators = Vec::with_capacity(many.len() + 1);
+        if single
+            .as_ref()
+            .is_some_and(|single| single.aggregator.is_some())
+        {
+            aggregators.extend(Self::check_wire("aggregator", single, &mut violations));
+        }
+        if many.len() + aggregators.len() > MAX_STREAM_AGGREGATORS {
+            violations.add(
+                "aggregators",
+                format!("must name at most {MAX_STREAM_AGGREGATORS} aggregators"),
+            );
+        }
+        for (index, reference) in many.into_iter().enumerate() {
+            aggregators.extend(Self::check_wire(
+                &format!("aggregators[{index}]"),
+                Some(reference),
+                &mut violations,
+            ));
+        }
+        violations.finish_with(reason::VALIDATION)?;
+        let mut unique: Vec<Self> = Vec::with_capacity(aggregators.len());
+        for aggregator in aggregators {
+            if !unique.contains(&aggregator) {
+                unique.push(aggregator);
+            }
+        }
+        Ok(unique)
+    }
+
+    /// Checks one reference, recording violations under `field`.
+    fn check_wire(
+        field: &str,
+        reference: Option<membership_pb::AggregatorReference>,
+        violations: &mut Violations,
+    ) -> Option<Self> {
+        use membership_pb::aggregator_reference::Aggregator;
+        match reference.and_then(|reference| reference.aggregator) {
             None => {
                 violations.add(
-                    "aggregator",
+                    field,
                     "is required: name the Config aggregator or finding aggregator owner this \
                      stream replicates for",
                 );
@@ -57,16 +108,16 @@ impl AggregatorRef {
             }
             Some(Aggregator::ConfigAggregator(key)) => {
                 violations.check(
-                    "aggregator.config_aggregator.owner_account_id",
+                    format!("{field}.config_aggregator.owner_account_id"),
                     validate_account_id(&key.owner_account_id),
                 );
                 violations.check(
-                    "aggregator.config_aggregator.home_region",
+                    format!("{field}.config_aggregator.home_region"),
                     validate_region_name(&key.home_region),
                 );
                 if key.aggregator_name.is_empty() || key.aggregator_name.len() > 256 {
                     violations.add(
-                        "aggregator.config_aggregator.aggregator_name",
+                        format!("{field}.config_aggregator.aggregator_name"),
                         "must be 1-256 characters",
                     );
                 }
@@ -78,14 +129,12 @@ impl AggregatorRef {
             }
             Some(Aggregator::FindingAggregatorOwnerAccountId(owner_account_id)) => {
                 violations.check(
-                    "aggregator.finding_aggregator_owner_account_id",
+                    format!("{field}.finding_aggregator_owner_account_id"),
                     validate_account_id(&owner_account_id),
                 );
                 Some(AggregatorRef::Finding { owner_account_id })
             }
-        };
-        violations.finish_with(reason::VALIDATION)?;
-        aggregator.ok_or_else(|| Error::Corrupt("a missing aggregator was not reported".into()))
+        }
     }
 
     /// The wire form membership understands.
@@ -128,6 +177,9 @@ impl fmt::Display for AggregatorRef {
         }
     }
 }
+
+/// At most this many aggregators in one stream request.
+pub const MAX_STREAM_AGGREGATORS: usize = 1000;
 
 /// The accounts of this region an aggregator may hold, as of a membership revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,17 +287,45 @@ impl StreamEntitlements {
         aggregator: &AggregatorRef,
         requested: &[String],
     ) -> Result<Admission> {
+        self.admit_any(std::slice::from_ref(aggregator), requested)
+            .await
+    }
+
+    /// Decides which accounts a stream replicating for all of `aggregators` carries: the requested
+    /// ones when each is entitled to at least one of them, or the union of their entitled
+    /// accounts when none are requested.
+    pub async fn admit_any(
+        &self,
+        aggregators: &[AggregatorRef],
+        requested: &[String],
+    ) -> Result<Admission> {
         // Take the change receiver before resolving, so a change that lands while the answer is
         // in flight still wakes the stream's guard afterwards.
         let changes = self.source.changes();
-        let resolution = self.source.resolve(aggregator).await?;
-        let accounts = select_accounts(
-            aggregator,
-            &self.region,
-            requested,
-            &resolution.entitled_accounts,
-        )?;
+        let entitled = self.entitled_union(aggregators).await?;
+        let accounts = match aggregators {
+            [aggregator] => select_accounts(aggregator, &self.region, requested, &entitled)?,
+            _ => {
+                if let Some(account_id) = first_revoked(requested, &entitled) {
+                    return Err(not_entitled_any(aggregators, account_id, &self.region));
+                }
+                if requested.is_empty() {
+                    entitled.into_iter().collect()
+                } else {
+                    requested.to_vec()
+                }
+            }
+        };
         Ok(Admission { accounts, changes })
+    }
+
+    /// The accounts of this region at least one of `aggregators` may hold.
+    async fn entitled_union(&self, aggregators: &[AggregatorRef]) -> Result<BTreeSet<String>> {
+        let mut entitled = BTreeSet::new();
+        for aggregator in aggregators {
+            entitled.extend(self.source.resolve(aggregator).await?.entitled_accounts);
+        }
+        Ok(entitled)
     }
 
     /// Waits until one of `carried` is no longer entitled (or the aggregator can no longer be
@@ -255,6 +335,19 @@ impl StreamEntitlements {
     pub async fn revoked(
         &self,
         aggregator: &AggregatorRef,
+        carried: &[String],
+        changes: watch::Receiver<u64>,
+        stop: CancellationToken,
+    ) -> Option<Error> {
+        self.revoked_any(std::slice::from_ref(aggregator), carried, changes, stop)
+            .await
+    }
+
+    /// [`Self::revoked`] for a stream replicating for all of `aggregators`: it ends when a carried
+    /// account is entitled to none of them.
+    pub async fn revoked_any(
+        &self,
+        aggregators: &[AggregatorRef],
         carried: &[String],
         mut changes: watch::Receiver<u64>,
         stop: CancellationToken,
@@ -269,16 +362,31 @@ impl StreamEntitlements {
                     }
                 }
             }
-            match self.source.resolve(aggregator).await {
-                Ok(resolution) => {
-                    if let Some(account_id) = first_revoked(carried, &resolution.entitled_accounts)
-                    {
-                        return Some(not_entitled(aggregator, account_id, &self.region));
+            match self.entitled_union(aggregators).await {
+                Ok(entitled) => {
+                    if let Some(account_id) = first_revoked(carried, &entitled) {
+                        return Some(not_entitled_any(aggregators, account_id, &self.region));
                     }
                 }
                 Err(error) => return Some(error),
             }
         }
+    }
+}
+
+/// PERMISSION_DENIED `AuthorizationNotFoundException`: none of `aggregators` may hold
+/// `account_id` here.
+pub fn not_entitled_any(aggregators: &[AggregatorRef], account_id: &str, region: &str) -> Error {
+    match aggregators {
+        [aggregator] => not_entitled(aggregator, account_id, region),
+        _ => Error::Runtime(tributary_runtime::Error::PermissionDenied {
+            reason: reason::AUTHORIZATION_NOT_FOUND,
+            message: format!(
+                "none of the {} named aggregators is entitled to account {account_id} in \
+                 {region}; its data is not streamed",
+                aggregators.len()
+            ),
+        }),
     }
 }
 
@@ -771,5 +879,112 @@ mod tests {
             .err()
             .expect("an unknown aggregator is refused");
         assert_eq!(reason_of(refused).0, Code::NotFound);
+    }
+
+    /// An authority that answers per aggregator.
+    struct PerAggregatorSource {
+        entitled: Mutex<HashMap<AggregatorRef, BTreeSet<String>>>,
+        revision_tx: watch::Sender<u64>,
+    }
+
+    impl PerAggregatorSource {
+        fn set(&self, aggregator: &AggregatorRef, entitled: &[&str]) {
+            self.entitled
+                .lock()
+                .unwrap()
+                .insert(aggregator.clone(), accounts(entitled));
+            self.revision_tx.send_modify(|revision| *revision += 1);
+        }
+    }
+
+    #[tonic::async_trait]
+    impl EntitlementSource for PerAggregatorSource {
+        async fn resolve(&self, aggregator: &AggregatorRef) -> Result<Resolution> {
+            match self.entitled.lock().unwrap().get(aggregator) {
+                Some(entitled) => Ok(Resolution {
+                    entitled_accounts: entitled.clone(),
+                    revision: *self.revision_tx.borrow(),
+                }),
+                None => Err(Error::not_found(
+                    shared_reason::RESOURCE_NOT_FOUND,
+                    "unknown",
+                )),
+            }
+        }
+
+        fn changes(&self) -> watch::Receiver<u64> {
+            self.revision_tx.subscribe()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_for_several_aggregators_carries_their_union_until_an_account_leaves_it() {
+        let source = Arc::new(PerAggregatorSource {
+            entitled: Mutex::new(HashMap::new()),
+            revision_tx: watch::channel(1).0,
+        });
+        let first = finding("111111111111");
+        let second = finding("999999999999");
+        source.set(&first, &["111111111111", "222222222222"]);
+        source.set(&second, &["222222222222", "333333333333"]);
+        let streams = StreamEntitlements::new(source.clone(), REGION);
+        let both = [first.clone(), second.clone()];
+        let admission = streams.admit_any(&both, &[]).await.unwrap();
+        assert_eq!(
+            admission.accounts,
+            ["111111111111", "222222222222", "333333333333"]
+        );
+        let refused = streams
+            .admit_any(&both, &["111111111111".into(), "444444444444".into()])
+            .await
+            .err()
+            .expect("an account none of them holds is refused");
+        assert!(refused.to_string().contains("444444444444"), "{refused}");
+        assert_eq!(
+            reason_of(refused),
+            (
+                Code::PermissionDenied,
+                "AuthorizationNotFoundException".into()
+            )
+        );
+
+        let guard = {
+            let streams = streams.clone();
+            let carried = admission.accounts.clone();
+            tokio::spawn(async move {
+                streams
+                    .revoked_any(&both, &carried, admission.changes, CancellationToken::new())
+                    .await
+            })
+        };
+        // 222222222222 leaves the first aggregator but the second still holds it.
+        source.set(&first, &["111111111111"]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!guard.is_finished());
+        source.set(&second, &["333333333333"]);
+        let ended = guard.await.unwrap().expect("the stream ends");
+        assert!(ended.to_string().contains("222222222222"), "{ended}");
+    }
+
+    #[test]
+    fn aggregator_lists_are_validated_and_deduplicated() {
+        let first = finding("111111111111");
+        let listed = AggregatorRef::list_from_wire(
+            Some(first.to_wire()),
+            vec![first.to_wire(), finding("222222222222").to_wire()],
+        )
+        .unwrap();
+        assert_eq!(listed, [first.clone(), finding("222222222222")]);
+        assert_eq!(
+            AggregatorRef::list_from_wire(Some(first.to_wire()), Vec::new()).unwrap(),
+            [first]
+        );
+        let bad = AggregatorRef::list_from_wire(None, vec![finding("12").to_wire()]).unwrap_err();
+        assert!(
+            bad.to_string()
+                .contains("aggregators[0].finding_aggregator_owner_account_id"),
+            "{bad}"
+        );
+        assert!(AggregatorRef::list_from_wire(None, Vec::new()).is_err());
     }
 }

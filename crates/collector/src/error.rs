@@ -43,6 +43,12 @@ pub mod reason {
         "MaxNumberOfConformancePacksExceededException";
     /// A BatchImportFindings request breaks a whole-request limit.
     pub const INVALID_INPUT: &str = "InvalidInputException";
+    /// The account's Security Hub is not enabled in this region.
+    pub const INVALID_ACCESS: &str = "InvalidAccessException";
+    /// The resource already exists (a product subscription enabled twice).
+    pub const RESOURCE_CONFLICT: &str = "ResourceConflictException";
+    /// An account already has the most resources of a kind allowed (custom insights).
+    pub const LIMIT_EXCEEDED: &str = "LimitExceededException";
 }
 
 /// Everything a collector call can fail with. Each variant with a `reason` carries the AWS
@@ -67,6 +73,12 @@ pub enum Error {
     /// A limit would be exceeded (RESOURCE_EXHAUSTED).
     #[error("{message}")]
     LimitExceeded {
+        reason: &'static str,
+        message: String,
+    },
+    /// The resource already exists (ALREADY_EXISTS).
+    #[error("{message}")]
+    Conflict {
         reason: &'static str,
         message: String,
     },
@@ -136,6 +148,9 @@ impl From<Error> for Status {
             }
             Error::LimitExceeded { reason, message } => {
                 status(Code::ResourceExhausted, reason, message, &[])
+            }
+            Error::Conflict { reason, message } => {
+                status(Code::AlreadyExists, reason, message, &[])
             }
             Error::Database(db_error) => tributary_runtime::Error::Database(db_error).into(),
             Error::Corrupt(message) => tributary_runtime::error::internal(&message),

@@ -1,9 +1,15 @@
 //! Security Hub findings of this region: BatchImportFindings (create or update, per-finding
-//! outcomes) and GetFindings (indexed filters, keyset paging). Findings are stored as their
-//! protobuf encodings; every stored change appends a change record in the same transaction.
+//! outcomes), GetFindings (indexed filters, keyset paging), BatchUpdateFindings and replicated
+//! updates ([`update`]), their history ([`history`]) and retention ([`retention`]). Findings are
+//! stored as their protobuf encodings with the versions of their field groups; every stored
+//! change appends a change record and a history record in the same transaction.
 
+pub mod history;
 pub mod inputs;
+pub mod query;
+pub mod retention;
 pub mod state;
+pub mod update;
 
 use prost::Message;
 use sea_orm::{
@@ -12,15 +18,22 @@ use sea_orm::{
 };
 use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{
-    auth::{Caller, Principal},
-    paging::{Direction, PageTokens, keyset_after, page_size},
+    auth::Caller,
+    paging::{Direction, PageTokens, keyset_after},
     time::to_timestamp,
 };
 
+use std::sync::Arc;
+
+use tributary_securityhub::merge::{FieldGroup, FieldVersions, GroupVersion, VersionedFinding};
+
 use crate::{
-    access::AccountAccess,
-    change_log::{ChangeKind, ChangeLog, ChangeOp, ChangeRecord, Version, to_i64, to_u64},
+    access::{AccountAccess, acting_account},
+    change_log::{
+        ChangeKind, ChangeLog, ChangeOp, ChangeRecord, ChangeTx, Version, to_i64, to_u64,
+    },
     error::{Error, Result, reason},
+    products::{self, Products},
     store::findings as table,
 };
 
@@ -51,6 +64,7 @@ pub struct Findings {
     page_tokens: PageTokens,
     region: String,
     access: AccountAccess,
+    products: Arc<Products>,
 }
 
 fn label_name(label: i32) -> &'static str {
@@ -108,12 +122,29 @@ impl Findings {
         region: String,
         access: AccountAccess,
     ) -> Self {
+        let products = Arc::new(Products::new(
+            change_log.db().clone(),
+            page_tokens.clone(),
+            region.clone(),
+            access.clone(),
+        ));
         Self {
             change_log,
             page_tokens,
             region,
             access,
+            products,
         }
+    }
+
+    /// The product subscriptions BatchImportFindings checks.
+    pub fn products(&self) -> &Arc<Products> {
+        &self.products
+    }
+
+    /// The region whose findings these are.
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     /// Refuses a whole request that breaks the count or size limits (`InvalidInputException`).
@@ -139,127 +170,56 @@ impl Findings {
     }
 
     /// Creates or updates each finding on its own; refused findings are reported, not stored.
+    /// Who may import, the account's hub and its product subscription are checked before the
+    /// write transaction, so membership is never asked while the log's head row is held.
     pub async fn import(
         &self,
         caller: &Caller,
         findings: Vec<pb::Finding>,
     ) -> Result<ImportOutcome> {
+        let mut failed = Vec::new();
+        let mut admitted = Vec::with_capacity(findings.len());
+        for finding in findings {
+            match self.admit(caller, &finding).await? {
+                Ok(()) => admitted.push(finding),
+                Err(refusal) => failed.push((finding.id, refusal)),
+            }
+        }
+        let source = history::Source::of(history::SourceType::BatchImportFindings, caller);
         let mut change_tx = self.change_log.begin().await?;
         let mut succeeded = 0;
-        let mut failed = Vec::new();
-        for mut finding in findings {
-            if let Err(refusal) = inputs::validate(&finding, &self.region) {
-                failed.push((finding.id, refusal));
-                continue;
-            }
-            if let Err(error) = self.access.require_write(caller, &finding.aws_account_id) {
-                failed.push((
-                    finding.id,
-                    Refusal {
-                        code: "AccessDeniedException",
-                        message: error.to_string(),
-                    },
-                ));
-                continue;
-            }
+        for mut finding in admitted {
             inputs::normalise(&mut finding, &self.region);
-            let stored = table::Entity::find_by_id((
-                finding.aws_account_id.clone(),
-                finding.product_arn.clone(),
-                finding.id.clone(),
-            ))
-            .one(change_tx.tx())
-            .await?;
-            let updated_micros = micros(finding.updated_at.as_ref());
-            let initial = finding.workflow.as_ref().map_or_else(
-                || {
-                    state::status_of_state(
-                        pb::WorkflowState::try_from(finding.workflow_state).unwrap_or_default(),
-                    )
-                },
-                |workflow| pb::WorkflowStatus::try_from(workflow.status).unwrap_or_default(),
-            );
-            let previous = match &stored {
-                Some(row) if row.updated_at_micros >= updated_micros => {
-                    // Not newer than what is stored: ignored, reported as a success.
-                    succeeded += 1;
-                    continue;
-                }
-                Some(row) => {
-                    let previous = decode(&row.finding)?;
-                    finding.note = previous.note.clone();
-                    finding.user_defined_fields = previous.user_defined_fields.clone();
-                    finding.verification_state = previous.verification_state;
-                    finding.workflow_state = previous.workflow_state;
-                    finding.created_at = previous.created_at;
-                    Some(state::Stored {
-                        workflow: previous
-                            .workflow
-                            .as_ref()
-                            .and_then(|workflow| pb::WorkflowStatus::try_from(workflow.status).ok())
-                            .unwrap_or(pb::WorkflowStatus::New),
-                        record_state: pb::RecordState::try_from(previous.record_state)
-                            .unwrap_or_default(),
-                        compliance: compliance_of(&previous),
-                    })
-                }
-                None => None,
-            };
-            let workflow = state::next_workflow(
-                previous,
-                initial,
-                pb::RecordState::try_from(finding.record_state).unwrap_or_default(),
-                compliance_of(&finding),
-            );
-            finding.workflow = Some(pb::FindingWorkflow {
-                status: workflow as i32,
-            });
-            finding.processed_at = Some(to_timestamp(change_tx.now()));
-            let encoded = finding.encode_to_vec();
-            let stamp = change_tx.append(
+            let stored = load(
+                change_tx.tx(),
                 &finding.aws_account_id,
-                ChangeKind::Finding,
-                finding_key(&finding.product_arn, &finding.id),
-                ChangeOp::Upsert,
-                |_| encoded.clone(),
-            );
-            table::Entity::insert(table::ActiveModel {
-                account_id: Set(finding.aws_account_id.clone()),
-                product_arn: Set(finding.product_arn.clone()),
-                finding_id: Set(finding.id.clone()),
-                record_state: Set(record_state_name(finding.record_state).into()),
-                workflow_status: Set(workflow_name(workflow as i32).into()),
-                severity_label: Set(label_name(
-                    finding
-                        .severity
-                        .as_ref()
-                        .map_or(0, |severity| severity.label),
-                )
-                .into()),
-                updated_at_micros: Set(updated_micros),
-                seq: Set(to_i64(stamp.seq)),
-                version: Set(stamp.version.encode()),
-                finding: Set(encoded),
-            })
-            .on_conflict(
-                OnConflict::columns([
-                    table::Column::AccountId,
-                    table::Column::ProductArn,
-                    table::Column::FindingId,
-                ])
-                .update_columns([
-                    table::Column::RecordState,
-                    table::Column::WorkflowStatus,
-                    table::Column::SeverityLabel,
-                    table::Column::UpdatedAtMicros,
-                    table::Column::Seq,
-                    table::Column::Version,
-                    table::Column::Finding,
-                ])
-                .to_owned(),
+                &finding.product_arn,
+                &finding.id,
             )
-            .exec(change_tx.tx())
             .await?;
+            if let Some(stored) = &stored
+                && micros(stored.finding.updated_at.as_ref()) >= micros(finding.updated_at.as_ref())
+            {
+                // Not newer than what is stored: ignored, reported as a success.
+                succeeded += 1;
+                continue;
+            }
+            let mut next = imported(finding, stored.as_ref());
+            next.processed_at = Some(to_timestamp(change_tx.now()));
+            let previous = stored.as_ref().map(|stored| &stored.finding);
+            let versions = |version| match &stored {
+                None => FieldVersions::all_at(version),
+                Some(stored) => stamped(
+                    &stored.versions,
+                    &FieldGroup::changed(&stored.finding, &next),
+                    version,
+                    false,
+                ),
+            };
+            if let Some(newest) = stored.as_ref().and_then(|stored| stored.versions.newest()) {
+                change_tx.observe(newest);
+            }
+            store(&mut change_tx, &next, previous, versions, &source).await?;
             succeeded += 1;
         }
         let change_log_seq = change_tx.commit().await?;
@@ -270,121 +230,257 @@ impl Findings {
         })
     }
 
-    /// One page of matching findings, most recently updated first.
-    pub async fn get(
+    /// Checks one imported finding before the write: it is valid; the caller is its account, the
+    /// provider of its product, or a service; the account has a hub here that accepts the
+    /// product.
+    async fn admit(
         &self,
         caller: &Caller,
-        request: pb::GetFindingsRequest,
-    ) -> Result<(Vec<pb::Finding>, String)> {
-        let limit = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let filters = request.filters.unwrap_or_default();
-        let mut violations = tributary_runtime::Violations::new();
-        for (index, account_id) in filters.aws_account_ids.iter().enumerate() {
-            violations.check(
-                format!("filters.aws_account_ids[{index}]"),
-                tributary_runtime::ids::validate_account_id(account_id),
-            );
+        finding: &pb::Finding,
+    ) -> Result<std::result::Result<(), Refusal>> {
+        if let Err(refusal) = inputs::validate(finding, &self.region) {
+            return Ok(Err(refusal));
         }
-        violations.finish_with(reason::VALIDATION)?;
-        let mut account_ids = filters.aws_account_ids.clone();
-        match &caller.principal {
-            Principal::Operator | Principal::Service { .. } => {}
-            Principal::Account { account_id }
-            | Principal::OrganizationManagement { account_id, .. } => {
-                if account_ids.is_empty() {
-                    account_ids.push(account_id.clone());
-                }
+        let account_id = &finding.aws_account_id;
+        let own = acting_account(caller).is_none_or(|own| own == account_id);
+        if !own && !products::provides(&self.region, caller, &finding.product_arn) {
+            return Ok(Err(Refusal {
+                code: "AccessDeniedException",
+                message: format!(
+                    "this key may import findings into account {account_id} only as the provider \
+                     of the finding's product; an account key imports its own findings and, for \
+                     its default product, those of accounts that enabled it"
+                ),
+            }));
+        }
+        if !self.access.hub_status(account_id).await?.enabled {
+            return Ok(Err(Refusal {
+                code: "InvalidAccess",
+                message: format!(
+                    "account {account_id} is not subscribed to AWS Security Hub in region {}",
+                    self.region
+                ),
+            }));
+        }
+        if !products::accepts(
+            self.change_log.db(),
+            &self.region,
+            account_id,
+            &finding.product_arn,
+        )
+        .await?
+        {
+            return Ok(Err(Refusal {
+                code: "InvalidAccess",
+                message: format!(
+                    "account {account_id} does not import findings from {}; it enables the \
+                     product with EnableImportFindingsForProduct",
+                    finding.product_arn
+                ),
+            }));
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// The finding an accepted provider update stores: what a provider may not change on an
+/// existing finding is kept (note, user-defined fields, verification state, the creation time),
+/// top-level values a customer changed are kept (the provider's go to
+/// `finding_provider_fields`), and the automatic workflow rules apply.
+fn imported(mut finding: pb::Finding, stored: Option<&VersionedFinding>) -> pb::Finding {
+    let initial = finding.workflow.as_ref().map_or_else(
+        || {
+            state::status_of_state(
+                pb::WorkflowState::try_from(finding.workflow_state).unwrap_or_default(),
+            )
+        },
+        |workflow| pb::WorkflowStatus::try_from(workflow.status).unwrap_or_default(),
+    );
+    let previous = stored.map(|stored| {
+        let previous = &stored.finding;
+        finding.note.clone_from(&previous.note);
+        finding
+            .user_defined_fields
+            .clone_from(&previous.user_defined_fields);
+        finding.verification_state = previous.verification_state;
+        finding.workflow_state = previous.workflow_state;
+        finding.created_at = previous.created_at;
+        for group in FieldGroup::PROVIDER_SUPPLIED {
+            if stored.versions.customer_modified(group) {
+                group.copy(previous, &mut finding);
             }
         }
-        for account_id in &account_ids {
-            self.access.require_read(caller, account_id).await?;
+        state::Stored {
+            workflow: previous
+                .workflow
+                .as_ref()
+                .and_then(|workflow| pb::WorkflowStatus::try_from(workflow.status).ok())
+                .unwrap_or(pb::WorkflowStatus::New),
+            record_state: pb::RecordState::try_from(previous.record_state).unwrap_or_default(),
+            compliance: compliance_of(previous),
         }
-        let named = |values: &[i32], name: fn(i32) -> &'static str| -> Vec<&'static str> {
-            values.iter().map(|value| name(*value)).collect()
-        };
-        let scope = format!(
-            "GetFindings:{account_ids:?}:{:?}:{:?}:{:?}:{:?}",
-            filters.product_arns,
-            filters.record_states,
-            filters.workflow_statuses,
-            filters.severity_labels
+    });
+    let workflow = state::next_workflow(
+        previous,
+        initial,
+        pb::RecordState::try_from(finding.record_state).unwrap_or_default(),
+        compliance_of(&finding),
+    );
+    finding.workflow = Some(pb::FindingWorkflow {
+        status: workflow as i32,
+    });
+    finding
+}
+
+/// `versions` with the `changed` groups set to `version`.
+pub(crate) fn stamped(
+    versions: &FieldVersions,
+    changed: &[FieldGroup],
+    version: Version,
+    customer_modified: bool,
+) -> FieldVersions {
+    let mut stamped = versions.clone();
+    for group in changed {
+        stamped.set(
+            *group,
+            GroupVersion {
+                version,
+                customer_modified,
+            },
         );
-        let after: Option<(i64, String, String, String)> =
-            self.page_tokens.open(&scope, &request.page_token)?;
-        let mut select = table::Entity::find()
-            .order_by_desc(table::Column::UpdatedAtMicros)
-            .order_by_asc(table::Column::AccountId)
-            .order_by_asc(table::Column::ProductArn)
-            .order_by_asc(table::Column::FindingId)
-            .limit(u64::from(limit) + 1);
-        if !account_ids.is_empty() {
-            select = select.filter(table::Column::AccountId.is_in(account_ids.clone()));
-        }
-        if !filters.product_arns.is_empty() {
-            select = select.filter(table::Column::ProductArn.is_in(filters.product_arns.clone()));
-        }
-        if !filters.record_states.is_empty() {
-            select = select.filter(
-                table::Column::RecordState.is_in(named(&filters.record_states, record_state_name)),
-            );
-        }
-        if !filters.workflow_statuses.is_empty() {
-            select = select.filter(
-                table::Column::WorkflowStatus
-                    .is_in(named(&filters.workflow_statuses, workflow_name)),
-            );
-        }
-        if !filters.severity_labels.is_empty() {
-            select = select.filter(
-                table::Column::SeverityLabel.is_in(named(&filters.severity_labels, label_name)),
-            );
-        }
-        if let Some((updated, account_id, product_arn, finding_id)) = &after {
-            select = select.filter(keyset_after(vec![
-                (
-                    table::Column::UpdatedAtMicros,
-                    (*updated).into(),
-                    Direction::Descending,
-                ),
-                (
-                    table::Column::AccountId,
-                    account_id.as_str().into(),
-                    Direction::Ascending,
-                ),
-                (
-                    table::Column::ProductArn,
-                    product_arn.as_str().into(),
-                    Direction::Ascending,
-                ),
-                (
-                    table::Column::FindingId,
-                    finding_id.as_str().into(),
-                    Direction::Ascending,
-                ),
-            ]));
-        }
-        let mut rows = select.all(self.change_log.db()).await?;
-        let page = usize::try_from(limit).unwrap_or(usize::MAX);
-        let more = rows.len() > page;
-        rows.truncate(page);
-        let next_page_token = match rows.last() {
-            Some(last) if more => self.page_tokens.issue(
-                &scope,
-                &(
-                    last.updated_at_micros,
-                    last.account_id.clone(),
-                    last.product_arn.clone(),
-                    last.finding_id.clone(),
-                ),
-            ),
-            _ => String::new(),
-        };
-        let findings = rows
-            .iter()
-            .map(|row| decode(&row.finding))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((findings, next_page_token))
     }
+    stamped
+}
+
+fn versioned(row: &table::Model) -> Result<VersionedFinding> {
+    Ok(VersionedFinding {
+        finding: decode(&row.finding)?,
+        versions: FieldVersions::decode(row.field_versions.as_deref().unwrap_or_default())
+            .map_err(Error::Corrupt)?,
+    })
+}
+
+/// The stored finding of (account, product ARN, id) with its field versions.
+pub(crate) async fn load(
+    connection: &impl ConnectionTrait,
+    account_id: &str,
+    product_arn: &str,
+    finding_id: &str,
+) -> Result<Option<VersionedFinding>> {
+    table::Entity::find_by_id((
+        account_id.to_string(),
+        product_arn.to_string(),
+        finding_id.to_string(),
+    ))
+    .one(connection)
+    .await?
+    .map(|row| versioned(&row))
+    .transpose()
+}
+
+/// The change-log payload of a finding: a `VersionedFinding` built from the finding's encoding
+/// and its field versions' encoding (an embedded message is encoded like bytes, so neither is
+/// decoded again).
+pub(crate) fn versioned_payload(finding: &[u8], field_versions: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(finding.len() + field_versions.len() + 12);
+    prost::encoding::bytes::encode(100, &finding.to_vec(), &mut payload);
+    prost::encoding::bytes::encode(101, &field_versions.to_vec(), &mut payload);
+    payload
+}
+
+/// Reads a finding change-log payload: the finding and its field versions. A payload written
+/// before field groups were versioned is a plain finding, with no versions.
+pub fn decode_payload(payload: &[u8]) -> Result<(pb::Finding, pb::FindingFieldVersions)> {
+    let corrupt = |error: prost::DecodeError| Error::Corrupt(format!("finding payload: {error}"));
+    let versioned = pb::VersionedFinding::decode(payload).map_err(corrupt)?;
+    match versioned.finding {
+        Some(finding) => Ok((finding, versioned.field_versions.unwrap_or_default())),
+        None => Ok((
+            pb::Finding::decode(payload).map_err(corrupt)?,
+            Default::default(),
+        )),
+    }
+}
+
+/// Writes `finding` as the current state of its key: the change record (the finding with the
+/// field versions `versions` derives from the record's version), the row, and the history record
+/// of the change from `previous` (none: the finding was created).
+pub(crate) async fn store(
+    change_tx: &mut ChangeTx,
+    finding: &pb::Finding,
+    previous: Option<&pb::Finding>,
+    versions: impl FnOnce(Version) -> FieldVersions,
+    source: &history::Source,
+) -> Result<()> {
+    let encoded = finding.encode_to_vec();
+    let mut field_versions = Vec::new();
+    let stamp = change_tx.append(
+        &finding.aws_account_id,
+        ChangeKind::Finding,
+        finding_key(&finding.product_arn, &finding.id),
+        ChangeOp::Upsert,
+        |stamp| {
+            field_versions = versions(stamp.version).encode();
+            versioned_payload(&encoded, &field_versions)
+        },
+    );
+    table::Entity::insert(table::ActiveModel {
+        account_id: Set(finding.aws_account_id.clone()),
+        product_arn: Set(finding.product_arn.clone()),
+        finding_id: Set(finding.id.clone()),
+        record_state: Set(record_state_name(finding.record_state).into()),
+        workflow_status: Set(workflow_name(
+            finding
+                .workflow
+                .as_ref()
+                .map_or(0, |workflow| workflow.status),
+        )
+        .into()),
+        severity_label: Set(label_name(
+            finding
+                .severity
+                .as_ref()
+                .map_or(0, |severity| severity.label),
+        )
+        .into()),
+        updated_at_micros: Set(micros(finding.updated_at.as_ref())),
+        seq: Set(to_i64(stamp.seq)),
+        version: Set(stamp.version.encode()),
+        finding: Set(encoded),
+        field_versions: Set(Some(field_versions)),
+        written_at_micros: Set(change_tx.now().timestamp_micros()),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            table::Column::AccountId,
+            table::Column::ProductArn,
+            table::Column::FindingId,
+        ])
+        .update_columns([
+            table::Column::RecordState,
+            table::Column::WorkflowStatus,
+            table::Column::SeverityLabel,
+            table::Column::UpdatedAtMicros,
+            table::Column::Seq,
+            table::Column::Version,
+            table::Column::Finding,
+            table::Column::FieldVersions,
+            table::Column::WrittenAtMicros,
+        ])
+        .to_owned(),
+    )
+    .exec_without_returning(change_tx.tx())
+    .await?;
+    query::index_finding(change_tx, finding).await?;
+    history::record(
+        change_tx.tx(),
+        finding,
+        previous,
+        source,
+        to_i64(stamp.seq),
+        change_tx.now(),
+    )
+    .await
 }
 
 /// One page of current findings for a snapshot, in (account, product ARN, id) order, and the
@@ -441,7 +537,10 @@ pub(crate) async fn snapshot_page(
                 version: Version::decode(&row.version)
                     .ok_or_else(|| Error::Corrupt(format!("bad version {:?}", row.version)))?,
                 op: ChangeOp::Upsert,
-                payload: row.finding,
+                payload: versioned_payload(
+                    &row.finding,
+                    row.field_versions.as_deref().unwrap_or_default(),
+                ),
                 committed_at: None,
                 account_id: row.account_id,
             })

@@ -3,7 +3,9 @@
 mod change_log;
 mod compliance;
 mod config;
+mod controls;
 mod findings;
+mod insights;
 
 use std::sync::Arc;
 

@@ -6,11 +6,14 @@ pub mod change_log;
 pub mod compliance;
 pub mod config;
 pub mod config_items;
+pub mod controls;
 pub mod entitlements;
 pub mod error;
 pub mod findings;
 pub mod grpc;
 pub mod info;
+pub mod insights;
+pub mod products;
 pub mod recorders;
 pub mod store;
 
@@ -35,6 +38,7 @@ pub async fn serve(
     let authenticator = tributary_runtime::auth::membership_authenticator(&config.membership)?;
     let (db, page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
     let change_log = change_log::ChangeLog::open(db.clone()).await?;
+    change_log.spawn_head_gauge(config.region.clone(), shutdown.child_token());
     let info = Arc::new(info::CollectorInfo::new(
         change_log.clone(),
         config.region.clone(),
@@ -62,6 +66,18 @@ pub async fn serve(
         config.region.clone(),
         account_access.clone(),
     ));
+    let insights = Arc::new(insights::Insights::new(
+        change_log.clone(),
+        page_tokens.clone(),
+        config.region.clone(),
+        account_access.clone(),
+    ));
+    let controls = Arc::new(controls::Controls::new(
+        change_log.clone(),
+        page_tokens.clone(),
+        config.region.clone(),
+        account_access.clone(),
+    ));
     let findings = Arc::new(findings::Findings::new(
         change_log.clone(),
         page_tokens,
@@ -83,6 +99,16 @@ pub async fn serve(
         Duration::from_secs(config.change_log_compaction_interval_seconds),
         compaction_stop.clone(),
     );
+    let retention_stop = shutdown.child_token();
+    let finding_retention = findings::retention::spawn_retention(
+        change_log.clone(),
+        findings::retention::RetentionPolicy {
+            active: Duration::from_secs(config.finding_retention_active_seconds),
+            archived: Duration::from_secs(config.finding_retention_archived_seconds),
+        },
+        Duration::from_secs(config.finding_retention_interval_seconds),
+        retention_stop.clone(),
+    );
     let services = ServiceSet::new()
         .with(pb::collector_service_server::CollectorServiceServer::new(
             grpc::GrpcCollector::new(info),
@@ -91,14 +117,15 @@ pub async fn serve(
             grpc::GrpcConfig::new(recorders, items),
         ))
         .with(pb::change_log_service_server::ChangeLogServiceServer::new(
-            grpc::GrpcChangeLog::new(change_log, stream_entitlements, retention, shutdown.clone()),
+            grpc::GrpcChangeLog::new(change_log, stream_entitlements, retention, shutdown.clone())
+                .with_findings(findings.clone()),
         ))
         .with(pb::compliance_service_server::ComplianceServiceServer::new(
             grpc::GrpcCompliance::new(compliance),
         ))
         .with(
             pb::security_hub_service_server::SecurityHubServiceServer::new(
-                grpc::GrpcFindings::new(findings),
+                grpc::GrpcFindings::new(findings, insights, controls),
             )
             .max_decoding_message_size(findings::inputs::MAX_REQUEST_BYTES + 1024 * 1024),
         );
@@ -107,6 +134,8 @@ pub async fn serve(
     // Stop the compaction loop (also when serving failed) so it never outlives the database.
     compaction_stop.cancel();
     let _ = compaction.await;
+    retention_stop.cancel();
+    let _ = finding_retention.await;
     entitlement_follower.abort();
     served?;
     db.close().await?;

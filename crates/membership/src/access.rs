@@ -429,6 +429,45 @@ impl ApiKeys {
     }
 }
 
+/// An account's Security Hub in one region, as collectors need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubStatus {
+    /// The hub is enabled.
+    pub hub_enabled: bool,
+    /// The Enabled administrator, if any.
+    pub administrator_account_id: Option<String>,
+}
+
+impl ApiKeys {
+    /// Describes `account_id`'s hub in `region`. Service and operator principals only: collectors
+    /// ask it before serving an account's Security Hub calls.
+    pub async fn describe_hub_status(
+        &self,
+        caller: &Caller,
+        account_id: &str,
+        region: &str,
+    ) -> Result<HubStatus> {
+        caller.require_service_or_operator()?;
+        let mut violations = Violations::new();
+        violations.check(
+            "account_id",
+            tributary_runtime::ids::validate_account_id(account_id),
+        );
+        violations.check(
+            "region",
+            tributary_runtime::ids::validate_region_name(region),
+        );
+        violations.finish()?;
+        Ok(HubStatus {
+            hub_enabled: crate::securityhub::hub_enabled(&self.db, account_id, region).await?,
+            administrator_account_id: crate::securityhub::administrator_of(
+                &self.db, account_id, region,
+            )
+            .await?,
+        })
+    }
+}
+
 /// Answers "who is this key" for membership's own server from its own table.
 pub struct LocalAuthenticator {
     keys: Arc<ApiKeys>,

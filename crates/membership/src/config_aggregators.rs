@@ -148,22 +148,7 @@ pub enum DeclaredRegions {
     Listed(Vec<String>),
 }
 
-/// An aggregator name: 1-256 of letters, digits, `_` and `-` (AWS `[\w\-]+`), case-sensitive.
-pub fn validate_aggregator_name(name: &str) -> std::result::Result<(), String> {
-    let length = name.chars().count();
-    let shaped = (1..=256).contains(&length)
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
-    if shaped {
-        Ok(())
-    } else {
-        Err(format!(
-            "must be 1-256 letters, digits, underscores or hyphens, got {:?}",
-            tributary_runtime::ids::truncate_for_message(name)
-        ))
-    }
-}
+pub use tributary_runtime::ids::validate_aggregator_name;
 
 /// Validates the key of an aggregator, naming fields with `prefix` (empty or ending in ".").
 fn check_key(

@@ -33,7 +33,8 @@ pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::E
 }
 
 /// Runs a service binary: installs the signal handlers first, then telemetry, loads the
-/// configuration from the process environment, and serves or migrates.
+/// configuration from the process environment, and serves (after checking its `tls` files and
+/// installing the process's client TLS) or migrates.
 pub async fn run_service<C, E, Serve, Migrate>(
     binary: &'static str,
     command: Option<Command>,
@@ -42,6 +43,7 @@ pub async fn run_service<C, E, Serve, Migrate>(
     migrate: impl FnOnce(C) -> Migrate,
 ) -> std::process::ExitCode
 where
+    C: serde::Serialize,
     Serve: Future<Output = Result<(), E>>,
     Migrate: Future<Output = Result<(), E>>,
     E: std::fmt::Display + From<crate::Error>,
@@ -55,9 +57,26 @@ where
         Err(error) => Err(E::from(error)),
         Ok(config) => match command.unwrap_or_default() {
             Command::Migrate => migrate(config).await,
-            Command::Serve => serve(config, shutdown).await,
+            Command::Serve => match configure_tls(&config) {
+                Ok(()) => serve(config, shutdown).await,
+                Err(error) => Err(E::from(error)),
+            },
         },
     };
     telemetry.shutdown();
     exit_code(result)
+}
+
+/// Checks the `tls` section every service configuration has (flattened server settings) and
+/// installs its client side for the channels the service builds.
+fn configure_tls<C: serde::Serialize>(config: &C) -> Result<(), crate::Error> {
+    let figment = figment::Figment::from(figment::providers::Serialized::defaults(config));
+    let tls: crate::config::TlsSettings = if figment.contains("tls") {
+        figment
+            .extract_inner("tls")
+            .map_err(|error| crate::Error::Config(format!("tls: {error}")))?
+    } else {
+        crate::config::TlsSettings::default()
+    };
+    crate::tls::configure_process(&tls)
 }

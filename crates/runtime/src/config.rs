@@ -37,6 +37,43 @@ pub struct ServerSettings {
     /// Secret that signs page tokens; when unset, one is generated and kept in the database so all
     /// replicas sharing it agree.
     pub page_token_secret: Option<String>,
+    /// Native TLS for the gRPC listener and for calls to other services (`[tls]` in TOML,
+    /// `TRIBUTARY_TLS__CERT_FILE`, ...). Empty: plaintext h2c, e.g. behind a service mesh.
+    #[serde(default)]
+    pub tls: TlsSettings,
+}
+
+/// Native TLS without a service mesh. Every file is PEM. A server serves TLS when `cert_file` and
+/// `key_file` are set and requires client certificates signed by `client_ca_file` when that is
+/// set too. Clients call `https://` endpoints trusting `ca_file` (or, when unset,
+/// `client_ca_file`: one CA for the whole deployment) and present `cert_file`/`key_file` as their
+/// identity; `http://` endpoints stay plaintext.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsSettings {
+    /// This service's certificate chain, presented to callers and, as a client, to the services
+    /// it calls (`TRIBUTARY_TLS__CERT_FILE`).
+    pub cert_file: Option<PathBuf>,
+    /// The private key of `cert_file` (`TRIBUTARY_TLS__KEY_FILE`).
+    pub key_file: Option<PathBuf>,
+    /// CA certificates that sign the client certificates this server accepts; when set, callers
+    /// without such a certificate are refused (`TRIBUTARY_TLS__CLIENT_CA_FILE`).
+    pub client_ca_file: Option<PathBuf>,
+    /// CA certificates this service trusts when it calls `https://` endpoints
+    /// (`TRIBUTARY_TLS__CA_FILE`); defaults to `client_ca_file`.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl TlsSettings {
+    /// Whether any TLS setting is given.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The CA file clients trust: `ca_file`, else `client_ca_file`.
+    pub fn trusted_ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref().or(self.client_ca_file.as_deref())
+    }
 }
 
 impl ServerSettings {
@@ -49,6 +86,7 @@ impl ServerSettings {
             migrate_on_start: true,
             shutdown_grace_seconds: 3,
             page_token_secret: None,
+            tls: TlsSettings::default(),
         }
     }
 
@@ -254,6 +292,42 @@ mod tests {
         let env = EnvVars::from_pairs([("TRIBUTARY_LISTEN", "not-an-address")]);
         let error = load(&defaults(), None, &env, &ServerFlags::default()).unwrap_err();
         assert!(error.to_string().contains("listen"), "{error}");
+    }
+
+    #[test]
+    fn tls_settings_come_from_nested_variables_and_toml() {
+        let env = EnvVars::from_pairs([
+            ("TRIBUTARY_TLS__CERT_FILE", "/etc/tributary/tls/tls.crt"),
+            ("TRIBUTARY_TLS__KEY_FILE", "/etc/tributary/tls/tls.key"),
+            ("TRIBUTARY_TLS__CLIENT_CA_FILE", "/etc/tributary/tls/ca.crt"),
+        ]);
+        let settings = load(&defaults(), None, &env, &ServerFlags::default()).unwrap();
+        assert_eq!(
+            settings.tls,
+            TlsSettings {
+                cert_file: Some("/etc/tributary/tls/tls.crt".into()),
+                key_file: Some("/etc/tributary/tls/tls.key".into()),
+                client_ca_file: Some("/etc/tributary/tls/ca.crt".into()),
+                ca_file: None,
+            }
+        );
+        assert_eq!(
+            settings.tls.trusted_ca_file(),
+            Some(Path::new("/etc/tributary/tls/ca.crt"))
+        );
+
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[tls]\nca_file = \"/ca.pem\"").unwrap();
+        let settings = load(
+            &defaults(),
+            Some(file.path()),
+            &EnvVars::default(),
+            &ServerFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(settings.tls.trusted_ca_file(), Some(Path::new("/ca.pem")));
+        assert!(settings.tls.cert_file.is_none());
+        assert!(defaults().tls.is_empty());
     }
 
     #[test]

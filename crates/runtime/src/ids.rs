@@ -35,6 +35,23 @@ pub fn validate_region_name(region: &str) -> Result<(), String> {
     }
 }
 
+/// An aggregator name: 1-256 of letters, digits, `_` and `-` (AWS `[\w\-]+`), case-sensitive.
+pub fn validate_aggregator_name(name: &str) -> Result<(), String> {
+    let length = name.chars().count();
+    let shaped = (1..=256).contains(&length)
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+    if shaped {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be 1-256 letters, digits, underscores or hyphens, got {:?}",
+            truncate_for_message(name)
+        ))
+    }
+}
+
 /// A human label: 1 to `max` characters, no control characters.
 pub fn validate_label(label: &str, max: usize) -> Result<(), String> {
     let length = label.chars().count();

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cli;
 pub mod client;
+pub mod compliance;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -13,10 +14,13 @@ pub mod metrics;
 pub mod paging;
 pub mod server;
 pub mod shutdown;
+pub mod tags;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod time;
+pub mod tls;
+pub mod version;
 
 pub use error::{Error, FieldViolation, Violations};
 

@@ -68,6 +68,8 @@ pub struct ServerParts {
     pub grace: Duration,
     /// Where to serve Prometheus `/metrics`, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Native TLS of the gRPC listener; empty for plaintext h2c. `/metrics` stays plain HTTP.
+    pub tls: crate::config::TlsSettings,
 }
 
 impl ServerParts {
@@ -84,6 +86,7 @@ impl ServerParts {
             authenticator,
             grace: settings.shutdown_grace(),
             metrics_listen: settings.metrics_listen,
+            tls: settings.tls.clone(),
         }
     }
 }
@@ -101,7 +104,11 @@ pub async fn serve(
         authenticator,
         grace,
         metrics_listen,
+        tls,
     } = parts;
+    // Read the certificate files first, so a bad path stops the service before it listens.
+    let tls_mode = crate::tls::describe(&tls);
+    let tls_config = crate::tls::server_config(&tls)?;
     if let Some(address) = metrics_listen {
         let metrics_listener = bind(address).await?;
         tracing::info!(service = label, address = %metrics_listener.local_addr()?, "serving /metrics");
@@ -145,10 +152,16 @@ pub async fn serve(
         .layer(AuthLayer::new(authenticator));
 
     let address = listener.local_addr()?;
-    tracing::info!(service = label, %address, "serving gRPC");
+    tracing::info!(service = label, %address, tls = tls_mode, "serving gRPC");
 
     let stop_accepting = CancellationToken::new();
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls_config) = tls_config {
+        builder = builder
+            .tls_config(tls_config)
+            .map_err(|error| Error::Config(format!("tls: {error}")))?;
+    }
+    let server = builder
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(layers)

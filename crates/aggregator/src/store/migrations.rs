@@ -3,6 +3,11 @@
 use sea_orm_migration::prelude::*;
 use tributary_runtime::db::CreateSettingsTable;
 
+mod m0002_create_replica_tables;
+mod m0003_create_config_aggregator_tables;
+mod m0004_create_finding_aggregators;
+mod m0005_create_advanced_query_index;
+
 /// Applies the aggregator's migrations.
 pub struct Migrator;
 
@@ -12,6 +17,10 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreateSettingsTable),
             Box::new(CreateReplicationCursors),
+            Box::new(m0002_create_replica_tables::CreateReplicaTables),
+            Box::new(m0003_create_config_aggregator_tables::CreateConfigAggregatorTables),
+            Box::new(m0004_create_finding_aggregators::CreateFindingAggregators),
+            Box::new(m0005_create_advanced_query_index::CreateAdvancedQueryIndex),
         ]
     }
 }

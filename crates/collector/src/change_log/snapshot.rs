@@ -212,6 +212,31 @@ async fn stream_state(
         }
     }
 
+    // Control statuses and custom insights page alike, by (account, key).
+    for kind in [ChangeKind::ControlStatus, ChangeKind::Insight] {
+        if !filter.wants_kind(kind) {
+            continue;
+        }
+        let mut after = None;
+        loop {
+            let (records, next) = if kind == ChangeKind::ControlStatus {
+                crate::controls::snapshot_page(transaction, &filter.account_ids, after, BATCH_LIMIT)
+                    .await?
+            } else {
+                crate::insights::snapshot_page(transaction, &filter.account_ids, after, BATCH_LIMIT)
+                    .await?
+            };
+            pending.extend(records);
+            if !flush_full(batches_tx, head.seq, &mut pending, limit, &mut sent_any).await {
+                return Ok(());
+            }
+            match next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+
     if !pending.is_empty() || !sent_any {
         send(batches_tx, head.seq, pending).await;
     }

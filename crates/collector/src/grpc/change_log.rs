@@ -1,6 +1,6 @@
 //! `ChangeLogService`: Subscribe, Snapshot, GetHead and CompactChangeLog over the region's log.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use prost::Message;
 use tokio::sync::mpsc;
@@ -11,10 +11,16 @@ use tracing::instrument;
 use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{auth::caller, time::to_timestamp};
 
+use tributary_runtime::auth::Principal;
+
 use crate::{
     change_log::{ChangeFilter, ChangeKind, ChangeLog, ChangeOp, ChangeRecord},
     entitlements::{Admission, AggregatorRef, StreamEntitlements},
     error::Error,
+    findings::{
+        Findings, decode_payload,
+        update::{ReplicatedOutcome, replicated_updates},
+    },
 };
 
 /// `ChangeLogService` over the region's change log.
@@ -23,6 +29,7 @@ pub struct GrpcChangeLog {
     entitlements: StreamEntitlements,
     retention: Duration,
     shutdown: CancellationToken,
+    findings: Option<Arc<Findings>>,
 }
 
 impl GrpcChangeLog {
@@ -39,15 +46,22 @@ impl GrpcChangeLog {
             entitlements,
             retention,
             shutdown,
+            findings: None,
         }
     }
 
-    /// Checks the caller and the aggregator's entitlement, and narrows `filter` to the accounts
+    /// Applies replicated finding updates to `findings`.
+    pub fn with_findings(mut self, findings: Arc<Findings>) -> Self {
+        self.findings = Some(findings);
+        self
+    }
+
+    /// Checks the caller and the aggregators' entitlements, and narrows `filter` to the accounts
     /// the stream carries.
     async fn admit(
         &self,
         request_caller: &tributary_runtime::auth::Caller,
-        aggregator: &AggregatorRef,
+        aggregators: &[AggregatorRef],
         filter: &mut ChangeFilter,
     ) -> Result<Admission, Status> {
         request_caller
@@ -55,7 +69,7 @@ impl GrpcChangeLog {
             .map_err(Status::from)?;
         let admission = self
             .entitlements
-            .admit(aggregator, &filter.account_ids)
+            .admit_any(aggregators, &filter.account_ids)
             .await?;
         filter.account_ids.clone_from(&admission.accounts);
         Ok(admission)
@@ -77,9 +91,9 @@ impl pb::change_log_service_server::ChangeLogService for GrpcChangeLog {
         let request_caller = caller(&request)?;
         let message = request.into_inner();
         let mut filter = ChangeFilter::from_wire(message.account_ids, &message.kinds)?;
-        let aggregator = AggregatorRef::from_wire(message.aggregator)?;
+        let aggregators = AggregatorRef::list_from_wire(message.aggregator, message.aggregators)?;
         let admission = self
-            .admit(&request_caller, &aggregator, &mut filter)
+            .admit(&request_caller, &aggregators, &mut filter)
             .await?;
         // An expired cursor fails the call itself rather than its first message.
         self.change_log.check_cursor(message.from_seq).await?;
@@ -93,8 +107,8 @@ impl pb::change_log_service_server::ChangeLogService for GrpcChangeLog {
         let entitlements = self.entitlements.clone();
         let (responses_tx, responses_rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            let revoked = entitlements.revoked(
-                &aggregator,
+            let revoked = entitlements.revoked_any(
+                &aggregators,
                 &admission.accounts,
                 admission.changes,
                 stop.clone(),
@@ -145,9 +159,9 @@ impl pb::change_log_service_server::ChangeLogService for GrpcChangeLog {
         let request_caller = caller(&request)?;
         let message = request.into_inner();
         let mut filter = ChangeFilter::from_wire(message.account_ids, &message.kinds)?;
-        let aggregator = AggregatorRef::from_wire(message.aggregator)?;
+        let aggregators = AggregatorRef::list_from_wire(message.aggregator, message.aggregators)?;
         let admission = self
-            .admit(&request_caller, &aggregator, &mut filter)
+            .admit(&request_caller, &aggregators, &mut filter)
             .await?;
         let (responses_tx, responses_rx) = mpsc::channel(4);
         if admission.accounts.is_empty() {
@@ -212,6 +226,55 @@ impl pb::change_log_service_server::ChangeLogService for GrpcChangeLog {
             compaction_horizon_seq: compaction.horizon,
         }))
     }
+
+    #[instrument(skip_all)]
+    async fn apply_replicated_updates(
+        &self,
+        request: Request<pb::ApplyReplicatedUpdatesRequest>,
+    ) -> Result<Response<pb::ApplyReplicatedUpdatesResponse>, Status> {
+        let request_caller = caller(&request)?;
+        if !matches!(request_caller.principal, Principal::Service { .. }) {
+            return Err(tributary_runtime::Error::access_denied(
+                "ApplyReplicatedUpdates needs a service API key",
+            )
+            .into());
+        }
+        let findings = self
+            .findings
+            .as_ref()
+            .ok_or_else(|| Status::unimplemented("this collector applies no finding updates"))?;
+        let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        let updates = replicated_updates(
+            request.into_inner(),
+            findings.region(),
+            now_ms,
+            &request_caller,
+        )?;
+        let (outcomes, change_log_seq) = findings.apply_replicated(updates).await?;
+        Ok(Response::new(pb::ApplyReplicatedUpdatesResponse {
+            results: outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    ReplicatedOutcome::Applied(groups) => pb::ReplicatedUpdateResult {
+                        outcome: pb::ReplicatedUpdateOutcome::Applied as i32,
+                        applied_groups: groups
+                            .into_iter()
+                            .map(|group| group.to_proto() as i32)
+                            .collect(),
+                    },
+                    ReplicatedOutcome::Ignored => pb::ReplicatedUpdateResult {
+                        outcome: pb::ReplicatedUpdateOutcome::Ignored as i32,
+                        applied_groups: Vec::new(),
+                    },
+                    ReplicatedOutcome::NotFound => pb::ReplicatedUpdateResult {
+                        outcome: pb::ReplicatedUpdateOutcome::NotFound as i32,
+                        applied_groups: Vec::new(),
+                    },
+                })
+                .collect(),
+            change_log_seq,
+        }))
+    }
 }
 
 fn records_message(records: Vec<ChangeRecord>) -> Result<Vec<pb::ChangeRecord>, Status> {
@@ -224,6 +287,7 @@ fn records_message(records: Vec<ChangeRecord>) -> Result<Vec<pb::ChangeRecord>, 
 
 fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
     let corrupt = |error: prost::DecodeError| Error::Corrupt(format!("change payload: {error}"));
+    let mut finding_field_versions = None;
     let payload = match (record.op, record.kind) {
         (ChangeOp::Delete, _) => None,
         (ChangeOp::Upsert, ChangeKind::ConfigurationItem) => {
@@ -247,8 +311,18 @@ fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
                 pb::ConformancePack::decode(record.payload.as_slice()).map_err(corrupt)?,
             ))
         }
-        (ChangeOp::Upsert, ChangeKind::Finding) => Some(pb::change_record::Payload::Finding(
-            Box::new(pb::Finding::decode(record.payload.as_slice()).map_err(corrupt)?),
+        (ChangeOp::Upsert, ChangeKind::Finding) => {
+            let (finding, field_versions) = decode_payload(&record.payload)?;
+            finding_field_versions = Some(field_versions);
+            Some(pb::change_record::Payload::Finding(Box::new(finding)))
+        }
+        (ChangeOp::Upsert, ChangeKind::ControlStatus) => {
+            Some(pb::change_record::Payload::ControlStatus(
+                pb::ControlStatusRecord::decode(record.payload.as_slice()).map_err(corrupt)?,
+            ))
+        }
+        (ChangeOp::Upsert, ChangeKind::Insight) => Some(pb::change_record::Payload::Insight(
+            Box::new(pb::Insight::decode(record.payload.as_slice()).map_err(corrupt)?),
         )),
     };
     let kind = match record.kind {
@@ -258,6 +332,8 @@ fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
         ChangeKind::Evaluation => pb::ChangeKind::Evaluation,
         ChangeKind::ConformancePack => pb::ChangeKind::ConformancePack,
         ChangeKind::Finding => pb::ChangeKind::Finding,
+        ChangeKind::ControlStatus => pb::ChangeKind::ControlStatus,
+        ChangeKind::Insight => pb::ChangeKind::Insight,
     };
     let op = match record.op {
         ChangeOp::Upsert => pb::ChangeOp::Upsert,
@@ -272,5 +348,6 @@ fn record_message(record: ChangeRecord) -> Result<pb::ChangeRecord, Error> {
         op: op as i32,
         committed_at: record.committed_at.map(to_timestamp),
         payload,
+        finding_field_versions,
     })
 }

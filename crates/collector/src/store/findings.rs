@@ -31,6 +31,12 @@ pub struct Model {
     pub version: String,
     /// The protobuf encoding of `tributary.collector.v1.Finding`.
     pub finding: Vec<u8>,
+    /// The protobuf encoding of the finding's `FindingFieldVersions`; absent for findings stored
+    /// before groups were versioned.
+    pub field_versions: Option<Vec<u8>>,
+    /// When this collector last wrote the finding, in microseconds since the epoch; retention
+    /// counts from it.
+    pub written_at_micros: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,11 @@ use tributary_runtime::db::CreateSettingsTable;
 
 mod m0003_create_compliance_tables;
 mod m0004_create_findings_table;
+mod m0005_add_finding_filter_index;
+mod m0006_create_finding_history;
+mod m0007_create_insights;
+mod m0008_create_standards_and_controls;
+mod m0009_create_product_subscriptions;
 
 /// Applies the collector's migrations.
 pub struct Migrator;
@@ -18,6 +23,11 @@ impl MigratorTrait for Migrator {
             Box::new(CreateConfigurationTables),
             Box::new(m0003_create_compliance_tables::CreateComplianceTables),
             Box::new(m0004_create_findings_table::CreateFindingsTable),
+            Box::new(m0005_add_finding_filter_index::AddFindingFilterIndex),
+            Box::new(m0006_create_finding_history::CreateFindingHistory),
+            Box::new(m0007_create_insights::CreateInsights),
+            Box::new(m0008_create_standards_and_controls::CreateStandardsAndControls),
+            Box::new(m0009_create_product_subscriptions::CreateProductSubscriptions),
         ]
     }
 }

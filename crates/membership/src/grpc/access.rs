@@ -128,6 +128,23 @@ impl pb::access_service_server::AccessService for GrpcAccess {
             reason: decision.reason,
         }))
     }
+
+    #[instrument(skip_all)]
+    async fn describe_hub_status(
+        &self,
+        request: Request<pb::DescribeHubStatusRequest>,
+    ) -> Result<Response<pb::DescribeHubStatusResponse>, Status> {
+        let caller = caller(&request)?;
+        let message = request.into_inner();
+        let status = self
+            .keys
+            .describe_hub_status(&caller, &message.account_id, &message.region)
+            .await?;
+        Ok(Response::new(pb::DescribeHubStatusResponse {
+            hub_enabled: status.hub_enabled,
+            administrator_account_id: status.administrator_account_id.unwrap_or_default(),
+        }))
+    }
 }
 
 impl From<ApiKey> for pb::ApiKey {
