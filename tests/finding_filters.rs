@@ -55,8 +55,8 @@ impl Rng {
         self.below(100) < percent
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[usize::try_from(self.below(items.len() as u64)).unwrap()]
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[usize::try_from(self.below(items.len() as u64)).unwrap()].clone()
     }
 }
 
@@ -141,14 +141,14 @@ fn findings(count: usize, now: i64) -> Vec<pb::Finding> {
                 REGION,
                 ACCOUNT,
                 &format!("f{index:02}"),
-                *rng.pick(&LABELS),
+                rng.pick(&LABELS),
                 now - i64::try_from(rng.below(9)).unwrap() * DAY
                     - 3_600 * (1 + (index as i64 % 20)),
             );
             finding.title = if index % 7 == 3 {
                 format!("{LONG}-{}", index % 2)
             } else {
-                (*rng.pick(&TITLES)).to_string()
+                (rng.pick(&TITLES)).to_string()
             };
             finding.description = rng
                 .pick(&["a short one", "the description of it", "Data!"])
@@ -190,7 +190,7 @@ fn findings(count: usize, now: i64) -> Vec<pb::Finding> {
             }
             if rng.chance(60) {
                 finding.workflow = Some(pb::FindingWorkflow {
-                    status: *rng.pick(&[
+                    status: rng.pick(&[
                         pb::WorkflowStatus::New as i32,
                         pb::WorkflowStatus::Notified as i32,
                         pb::WorkflowStatus::Suppressed as i32,
@@ -216,7 +216,7 @@ fn findings(count: usize, now: i64) -> Vec<pb::Finding> {
             let resources = 1 + rng.below(3);
             finding.resources = (0..resources)
                 .map(|number| {
-                    let kind = *rng.pick(&RESOURCE_TYPES);
+                    let kind = rng.pick(&RESOURCE_TYPES);
                     let id = if rng.chance(30) {
                         format!("{LONG}/{}", rng.below(3))
                     } else {
@@ -1168,10 +1168,10 @@ fn random_criteria(rng: &mut Rng, stored: &[pb::Finding], now: i64) -> Vec<(&'st
                 if !middle.trim().is_empty() {
                     candidates.push(middle);
                 }
-                let value = |rng: &mut Rng| rng.pick(&candidates).clone();
+                let value = |rng: &mut Rng| rng.pick(&candidates);
                 let filters: Vec<pb::StringFilter> = match rng.below(5) {
                     0 => (0..1 + rng.below(3))
-                        .map(|_| string(&value(rng), *rng.pick(&[C::Equals, C::Prefix])))
+                        .map(|_| string(&value(rng), rng.pick(&[C::Equals, C::Prefix])))
                         .collect(),
                     1 => (0..1 + rng.below(2))
                         .map(|_| string(&value(rng), C::Contains))
@@ -1180,16 +1180,11 @@ fn random_criteria(rng: &mut Rng, stored: &[pb::Finding], now: i64) -> Vec<(&'st
                         .map(|_| string(&value(rng), C::NotContains))
                         .collect(),
                     3 => (0..1 + rng.below(3))
-                        .map(|_| {
-                            string(&value(rng), *rng.pick(&[C::NotEquals, C::PrefixNotEquals]))
-                        })
+                        .map(|_| string(&value(rng), rng.pick(&[C::NotEquals, C::PrefixNotEquals])))
                         .collect(),
                     _ => {
                         let mut filters = vec![string(&cut, C::Prefix)];
-                        filters.push(string(
-                            &seed,
-                            *rng.pick(&[C::NotEquals, C::PrefixNotEquals]),
-                        ));
+                        filters.push(string(&seed, rng.pick(&[C::NotEquals, C::PrefixNotEquals])));
                         filters
                     }
                 };
@@ -1205,7 +1200,7 @@ fn random_criteria(rng: &mut Rng, stored: &[pb::Finding], now: i64) -> Vec<(&'st
                     .first()
                     .cloned()
                     .unwrap_or_else(|| ("env".to_string(), "prod".to_string()));
-                let comparison = *rng.pick(&[C::Equals, C::NotEquals, C::Contains, C::NotContains]);
+                let comparison = rng.pick(&[C::Equals, C::NotEquals, C::Contains, C::NotContains]);
                 let value = if matches!(comparison, C::Contains | C::NotContains) {
                     value.chars().skip(1).take(2).collect::<String>()
                 } else {
@@ -1227,7 +1222,7 @@ fn random_criteria(rng: &mut Rng, stored: &[pb::Finding], now: i64) -> Vec<(&'st
             Values::Date(_) => Given::Date(vec![if rng.chance(50) {
                 within(
                     i32::try_from(1 + rng.below(10)).unwrap(),
-                    *rng.pick(&[
+                    rng.pick(&[
                         pb::DateRangeComparison::Within,
                         pb::DateRangeComparison::OlderThan,
                     ]),
@@ -1245,7 +1240,7 @@ fn random_criteria(rng: &mut Rng, stored: &[pb::Finding], now: i64) -> Vec<(&'st
             Values::Ips(_) => Given::Ip(vec![cidr(&format!(
                 "10.0.{}.0/{}",
                 rng.below(3),
-                *rng.pick(&[16, 23, 24, 26])
+                rng.pick(&[16, 23, 24, 26])
             ))]),
         };
         let empty = match &given {

@@ -38,6 +38,7 @@ on_both_backends! {
     a_source_without_a_running_recorder_is_config_not_enabled,
     a_crash_mid_replication_loses_and_duplicates_nothing,
     one_replica_replicates_and_another_takes_over,
+    a_source_trailing_beyond_the_freshness_target_is_outdated_until_it_catches_up,
 }
 
 const EAST: &str = "us-east-1";
@@ -831,5 +832,33 @@ async fn one_replica_replicates_and_another_takes_over(backend: Backend) {
     assert_eq!(lease_holders(&db, backend).await, 1);
     assert_eq!(items::Entity::find().count(&db).await.unwrap(), 3);
     first.stop().await;
+    cluster.shutdown().await;
+}
+
+async fn a_source_trailing_beyond_the_freshness_target_is_outdated_until_it_catches_up(
+    backend: Backend,
+) {
+    let cluster = TestCluster::builder(backend).collector(EAST).start().await;
+    let (mut aggregator, db) = standalone_aggregator(&cluster, |settings| {
+        settings.freshness_target_seconds = 1;
+    })
+    .await;
+    add_config_aggregator(&db).await;
+    declare(&cluster, &[OWNER], &[EAST]).await;
+    let mut config = cluster.config(EAST, cluster.service_key());
+    record(&mut config, OWNER, &["i-1"]).await;
+    wait_for_pair_status(&db, OWNER, EAST, "SUCCEEDED", None).await;
+
+    // Changes committed while the aggregator is away arrive older than the target.
+    aggregator.stop().await;
+    put_items(&mut config, OWNER, &["i-2".into()]).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    aggregator.start_again().await;
+    let outdated = wait_for_pair_status(&db, OWNER, EAST, "OUTDATED", None).await;
+    assert!(outdated.lag_ms.unwrap() >= 2000, "{outdated:?}");
+    wait_for_items(&db, OWNER, EAST, &["i-1", "i-2"]).await;
+    let caught_up = wait_for_pair_status(&db, OWNER, EAST, "SUCCEEDED", None).await;
+    assert_eq!(caught_up.lag_ms, Some(0));
+    aggregator.stop().await;
     cluster.shutdown().await;
 }

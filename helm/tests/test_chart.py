@@ -144,15 +144,18 @@ class LintAndSchemas(unittest.TestCase):
 
 class Workloads(unittest.TestCase):
     def test_probes_are_grpc_health_checks_on_the_grpc_port(self):
-        for name in value_sets():
+        # With native TLS the kubelet cannot speak gRPC to the listener, so it connects over TCP.
+        for name, values in value_sets().items():
+            tls = values.get("tls", {}).get("enabled", False)
+            action = "tcpSocket" if tls else "grpc"
             for deployment in objects_of(name, "Deployment"):
                 for container in pod_spec(deployment)["containers"]:
                     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
                     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                         with self.subTest(values=name, deployment=deployment["metadata"]["name"], probe=probe):
-                            self.assertEqual(set(container[probe]) & {"grpc", "httpGet", "exec", "tcpSocket"}, {"grpc"})
-                            self.assertEqual(container[probe]["grpc"]["port"], ports["grpc"])
-                            self.assertNotIn("service", container[probe]["grpc"])
+                            self.assertEqual(set(container[probe]) & {"grpc", "httpGet", "exec", "tcpSocket"}, {action})
+                            self.assertEqual(container[probe][action]["port"], ports["grpc"])
+                            self.assertNotIn("service", container[probe][action])
 
     def test_services_name_their_ports_with_app_protocols(self):
         for name in value_sets():

@@ -84,6 +84,8 @@ pub struct AggregatorScope {
     pub key: AggregatorKey,
     /// The resource types its filter includes, sorted; empty means every type.
     pub resource_types: Vec<String>,
+    /// True for an organization aggregator.
+    pub organization_source: bool,
 }
 
 /// The Config aggregators of this deployment.
@@ -463,6 +465,7 @@ impl ConfigAggregators {
         Ok(AggregatorScope {
             key,
             resource_types,
+            organization_source: row.organization_source,
         })
     }
 
@@ -480,11 +483,7 @@ impl ConfigAggregators {
                 &query.name,
             )
             .await?;
-        let row = table::Entity::find_by_id(key_id(&scope.key))
-            .one(&self.db)
-            .await?
-            .ok_or_else(no_such_aggregator)?;
-        let organization_id = if row.organization_source {
+        let organization_id = if scope.organization_source {
             Some(
                 self.directory
                     .organization_of(&scope.key.owner_account_id)

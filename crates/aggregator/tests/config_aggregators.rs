@@ -592,7 +592,7 @@ async fn puts_replace_sources_keep_the_arn_and_declare_to_membership(backend: Ba
         )
         .await
         .unwrap();
-    assert_eq!(described, [replaced.clone()]);
+    assert_eq!(described, std::slice::from_ref(&replaced));
     assert!(next.is_empty());
 
     // An organization aggregator echoes its source with explicit region choices.

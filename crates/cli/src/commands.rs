@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod authorizations;
 pub mod config_aggregators;
 pub mod controls;
+pub mod demo;
 pub mod finding_aggregators;
 pub mod findings;
 pub mod hub;
@@ -83,6 +84,9 @@ pub enum Command {
     Controls(controls::Command),
     /// Replication status per region, and the sources of Config aggregators.
     Status(status::Args),
+    /// Seed a realistic organization, resources, findings and aggregators into a running
+    /// `tributary up`.
+    Demo(demo::Args),
 }
 
 /// Runs a parsed command line, printing answers to `output`. `up` runs until `shutdown`.
@@ -113,6 +117,7 @@ pub async fn run_client(context: &Context, command: Command) -> anyhow::Result<(
         Command::Standards(command) => standards::run(context, command).await,
         Command::Controls(command) => controls::run(context, command).await,
         Command::Status(args) => status::run(context, args).await,
+        Command::Demo(args) => demo::run(context, args).await,
     }
 }
 

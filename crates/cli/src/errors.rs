@@ -81,7 +81,7 @@ pub fn status_of(error: &anyhow::Error) -> Option<&Status> {
 mod tests {
     use super::*;
     use anyhow::Context as _;
-    use tonic_types::{ErrorDetails, StatusExt as _};
+    use tonic_types::ErrorDetails;
 
     #[test]
     fn a_failed_call_names_code_reason_and_fields() {

@@ -65,6 +65,8 @@ paged! {
     aggregator_pb::ListAggregateDiscoveredResourcesResponse => resource_identifiers;
     aggregator_pb::SelectAggregateResourceConfigResponse => results;
     aggregator_pb::ListFindingAggregatorsResponse => finding_aggregators;
+    aggregator_pb::GetFindingsResponse => findings;
+    aggregator_pb::GetInsightsResponse => insights;
     collector_pb::GetFindingsResponse => findings;
     collector_pb::GetInsightsResponse => insights;
     collector_pb::DescribeStandardsResponse => standards;

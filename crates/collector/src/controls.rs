@@ -25,16 +25,18 @@ use tributary_runtime::{
 };
 use tributary_securityhub::{
     controls::{
-        Counts, DataStatus, STANDARDS, SecurityControl, Standard, Tally,
-        mean_score, parse_control_arn, parse_subscription_arn, security_control,
-        security_control_arn, standard_by_arn,
+        Counts, DataStatus, STANDARDS, SecurityControl, Standard, Tally, mean_score,
+        parse_control_arn, parse_subscription_arn, security_control, security_control_arn,
+        standard_by_arn,
     },
     index::ControlChange,
 };
 
 use crate::{
     access::AccountAccess,
-    change_log::{ChangeKind, ChangeLog, ChangeOp, ChangeRecord, ChangeTx, Version, to_i64, to_u64},
+    change_log::{
+        ChangeKind, ChangeLog, ChangeOp, ChangeRecord, ChangeTx, Version, to_i64, to_u64,
+    },
     error::{Error, Result, reason},
     insights::subject_account,
     store::{
@@ -56,9 +58,10 @@ pub const MAX_DISABLED_REASON_CHARS: usize = 1024;
 
 /// The standard a stored standards ARN (of any region) names.
 fn standard_of(arn: &str) -> Option<&'static Standard> {
-    STANDARDS
-        .iter()
-        .find(|standard| arn.strip_suffix(standard.id).is_some_and(|rest| rest.ends_with(':')))
+    STANDARDS.iter().find(|standard| {
+        arn.strip_suffix(standard.id)
+            .is_some_and(|rest| rest.ends_with(':'))
+    })
 }
 
 fn compliance_status(status: DataStatus) -> pb::ControlComplianceStatus {
@@ -226,9 +229,10 @@ pub async fn finding_changed(change_tx: &mut ChangeTx, change: ControlChange) ->
         if delta == Counts::default() {
             continue;
         }
-        let previous = statuses::Entity::find_by_id((change.account_id.clone(), control_id.clone()))
-            .one(change_tx.tx())
-            .await?;
+        let previous =
+            statuses::Entity::find_by_id((change.account_id.clone(), control_id.clone()))
+                .one(change_tx.tx())
+                .await?;
         let (mut counts, enabled_standards) = match &previous {
             Some(row) => (
                 Counts {
@@ -392,7 +396,10 @@ pub struct Scores {
 }
 
 fn not_found(message: String) -> Error {
-    Error::not_found(tributary_runtime::error::reason::RESOURCE_NOT_FOUND, message)
+    Error::not_found(
+        tributary_runtime::error::reason::RESOURCE_NOT_FOUND,
+        message,
+    )
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
@@ -459,12 +466,18 @@ impl Controls {
         all.sort_by(|left, right| left.standards_arn.cmp(&right.standards_arn));
         let rest: Vec<pb::Standard> = all
             .into_iter()
-            .filter(|standard| after.as_ref().is_none_or(|after| standard.standards_arn > *after))
+            .filter(|standard| {
+                after
+                    .as_ref()
+                    .is_none_or(|after| standard.standards_arn > *after)
+            })
             .collect();
         let more = rest.len() > limit;
         let page: Vec<pb::Standard> = rest.into_iter().take(limit).collect();
         let token = match page.last() {
-            Some(last) if more => self.page_tokens.issue("DescribeStandards", &last.standards_arn),
+            Some(last) if more => self
+                .page_tokens
+                .issue("DescribeStandards", &last.standards_arn),
             _ => String::new(),
         };
         Ok((page, token))
@@ -568,7 +581,10 @@ impl Controls {
                 ),
                 None => violations.add(
                     format!("standards_subscription_arns[{index}]"),
-                    format!("is not a standards subscription ARN of region {}", self.region),
+                    format!(
+                        "is not a standards subscription ARN of region {}",
+                        self.region
+                    ),
                 ),
             }
         }
@@ -629,8 +645,7 @@ impl Controls {
             );
         }
         violations.finish_with(reason::INVALID_INPUT)?;
-        let account_id =
-            subject_account(&self.access, caller, &request.account_id, false).await?;
+        let account_id = subject_account(&self.access, caller, &request.account_id, false).await?;
         let scope = format!(
             "GetEnabledStandards:{account_id}:{:?}",
             request.standards_subscription_arns
@@ -644,7 +659,10 @@ impl Controls {
         let mut page = Vec::new();
         let mut more = false;
         for row in rows {
-            if after.as_ref().is_some_and(|after| row.standards_arn <= *after) {
+            if after
+                .as_ref()
+                .is_some_and(|after| row.standards_arn <= *after)
+            {
                 continue;
             }
             let Some(standard) = standard_of(&row.standards_arn) else {
@@ -690,7 +708,10 @@ impl Controls {
         else {
             return Err(invalid(
                 "standards_subscription_arn",
-                format!("is not a standards subscription ARN of region {}", self.region),
+                format!(
+                    "is not a standards subscription ARN of region {}",
+                    self.region
+                ),
             ));
         };
         subject_account(&self.access, caller, &account_id, false).await?;
@@ -702,7 +723,10 @@ impl Controls {
                 "account {account_id} has not enabled {arn} in this region"
             )));
         }
-        let scope = format!("DescribeStandardsControls:{}", request.standards_subscription_arn);
+        let scope = format!(
+            "DescribeStandardsControls:{}",
+            request.standards_subscription_arn
+        );
         let after: Option<usize> = self.page_tokens.open(&scope, &request.page_token)?;
         let start = after.map_or(0, |after| after + 1);
         let rows = self.statuses(db, &account_id).await?;
@@ -711,9 +735,7 @@ impl Controls {
             let Some(control) = security_control(security_id) else {
                 continue;
             };
-            let setting = enablement
-                .settings
-                .get(&(arn.clone(), (*own).to_string()));
+            let setting = enablement.settings.get(&(arn.clone(), (*own).to_string()));
             let enabled = setting.is_none_or(|setting| setting.enabled);
             page.push(pb::StandardsControl {
                 standards_control_arn: standard.control_arn(&self.region, &account_id, own),
@@ -722,9 +744,8 @@ impl Controls {
                 } else {
                     pb::ControlStatus::Disabled
                 } as i32,
-                disabled_reason: setting.map_or_else(String::new, |setting| {
-                    setting.disabled_reason.clone()
-                }),
+                disabled_reason: setting
+                    .map_or_else(String::new, |setting| setting.disabled_reason.clone()),
                 control_status_updated_at: setting.and_then(|setting| {
                     chrono::DateTime::from_timestamp_micros(setting.updated_at_micros)
                         .map(to_timestamp)
@@ -858,7 +879,10 @@ impl Controls {
         caller: &Caller,
         requested_account: &str,
         ids: &[String],
-    ) -> Result<(Vec<pb::SecurityControl>, Vec<pb::UnprocessedSecurityControl>)> {
+    ) -> Result<(
+        Vec<pb::SecurityControl>,
+        Vec<pb::UnprocessedSecurityControl>,
+    )> {
         if ids.is_empty() || ids.len() > MAX_SECURITY_CONTROLS_PER_CALL {
             return Err(invalid(
                 "security_control_ids",

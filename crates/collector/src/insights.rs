@@ -26,7 +26,9 @@ use tributary_securityhub::{
 
 use crate::{
     access::{AccountAccess, acting_account, hub_not_enabled},
-    change_log::{ChangeKind, ChangeLog, ChangeOp, ChangeRecord, ChangeTx, Version, to_i64, to_u64},
+    change_log::{
+        ChangeKind, ChangeLog, ChangeOp, ChangeRecord, ChangeTx, Version, to_i64, to_u64,
+    },
     error::{Error, Result, reason},
     findings::query::{TABLES, now_micros, search_scope},
     store::insights as table,
@@ -268,7 +270,11 @@ impl Insights {
     }
 
     /// Creates a custom insight; returns its ARN.
-    pub async fn create(&self, caller: &Caller, request: pb::CreateInsightRequest) -> Result<String> {
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        request: pb::CreateInsightRequest,
+    ) -> Result<String> {
         let filters = request.filters.unwrap_or_default();
         validate(
             Some(&request.name),
@@ -394,11 +400,10 @@ impl Insights {
         );
         let after: Option<String> = self.page_tokens.open(&scope, &request.page_token)?;
         let page = usize::try_from(limit).unwrap_or(usize::MAX);
+        let account_id = subject_account(&self.access, caller, &request.account_id, false).await?;
         let mut insights = Vec::new();
         let more;
         if request.insight_arns.is_empty() {
-            let account_id =
-                subject_account(&self.access, caller, &request.account_id, false).await?;
             let mut select = table::Entity::find()
                 .filter(table::Column::AccountId.eq(account_id.as_str()))
                 .order_by_asc(table::Column::InsightArn)

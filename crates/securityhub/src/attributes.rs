@@ -94,7 +94,10 @@ pub static ATTRIBUTES: &[Attribute] = &[
         "fpf_criticality",
     ),
     values("FindingProviderFieldsRelatedFindingsId", Kind::String),
-    values("FindingProviderFieldsRelatedFindingsProductArn", Kind::String),
+    values(
+        "FindingProviderFieldsRelatedFindingsProductArn",
+        Kind::String,
+    ),
     column(
         "FindingProviderFieldsSeverityLabel",
         Kind::String,
@@ -201,7 +204,10 @@ pub(crate) static RESOURCE_DETAILS: &[(&str, &[&str])] = &[
     ),
     ("ResourceAwsIamUserUserName", &["AwsIamUser", "UserName"]),
     ("ResourceAwsS3BucketOwnerId", &["AwsS3Bucket", "OwnerId"]),
-    ("ResourceAwsS3BucketOwnerName", &["AwsS3Bucket", "OwnerName"]),
+    (
+        "ResourceAwsS3BucketOwnerName",
+        &["AwsS3Bucket", "OwnerName"],
+    ),
     ("ResourceContainerImageId", &["Container", "ImageId"]),
     ("ResourceContainerImageName", &["Container", "ImageName"]),
     ("ResourceContainerName", &["Container", "Name"]),
@@ -217,10 +223,12 @@ pub fn attribute(name: &str) -> Option<&'static Attribute> {
 
 /// The names of the findings-table columns that hold attributes.
 pub fn columns() -> impl Iterator<Item = (&'static str, Kind)> {
-    ATTRIBUTES.iter().filter_map(|attribute| match attribute.storage {
-        Storage::Column(column) => Some((column, attribute.kind)),
-        Storage::Values => None,
-    })
+    ATTRIBUTES
+        .iter()
+        .filter_map(|attribute| match attribute.storage {
+            Storage::Column(column) => Some((column, attribute.kind)),
+            Storage::Values => None,
+        })
 }
 
 #[cfg(test)]
@@ -230,7 +238,12 @@ mod tests {
     #[test]
     fn attributes_are_sorted_unique_and_found_by_name() {
         for pair in ATTRIBUTES.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} >= {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} >= {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
         for attribute in ATTRIBUTES {
             assert_eq!(super::attribute(attribute.name), Some(attribute));

@@ -329,7 +329,9 @@ impl Standard {
 
 /// The standard whose ARN in `region` is `arn`.
 pub fn standard_by_arn(arn: &str, region: &str) -> Option<&'static Standard> {
-    STANDARDS.iter().find(|standard| standard.arn(region) == arn)
+    STANDARDS
+        .iter()
+        .find(|standard| standard.arn(region) == arn)
 }
 
 /// The account and standard of a subscription ARN in `region`.
@@ -349,7 +351,10 @@ pub fn parse_control_arn(
     let (account_id, path) = rest.split_once(":control/")?;
     STANDARDS.iter().find_map(|standard| {
         let control_id = path.strip_prefix(standard.path())?.strip_prefix('/')?;
-        let (own, _) = standard.controls.iter().find(|(own, _)| *own == control_id)?;
+        let (own, _) = standard
+            .controls
+            .iter()
+            .find(|(own, _)| *own == control_id)?;
         Some((account_id.to_string(), standard, *own))
     })
 }
@@ -398,7 +403,9 @@ impl Tally {
 /// when none has.
 pub fn mean_score(scores: impl IntoIterator<Item = Option<u32>>) -> Option<u32> {
     let scores: Vec<u32> = scores.into_iter().flatten().collect();
-    let count = u32::try_from(scores.len()).ok().filter(|count| *count > 0)?;
+    let count = u32::try_from(scores.len())
+        .ok()
+        .filter(|count| *count > 0)?;
     let total: u32 = scores.iter().sum();
     Some((2 * total + count) / (2 * count))
 }
@@ -469,14 +476,20 @@ mod tests {
                 assert!(security_control(security).is_some(), "{security}");
                 let arn = standard.control_arn("eu-west-1", "111111111111", own);
                 let (account, parsed, control) = parse_control_arn(&arn, "eu-west-1").unwrap();
-                assert_eq!((account.as_str(), parsed, control), ("111111111111", standard, *own));
+                assert_eq!(
+                    (account.as_str(), parsed, control),
+                    ("111111111111", standard, *own)
+                );
             }
             let arn = standard.subscription_arn("eu-west-1", "111111111111");
             assert_eq!(
                 parse_subscription_arn(&arn, "eu-west-1"),
                 Some(("111111111111".to_string(), standard))
             );
-            assert_eq!(standard_by_arn(&standard.arn("eu-west-1"), "eu-west-1"), Some(standard));
+            assert_eq!(
+                standard_by_arn(&standard.arn("eu-west-1"), "eu-west-1"),
+                Some(standard)
+            );
         }
         assert_eq!(
             STANDARDS[0].arn("us-east-1"),
@@ -490,6 +503,9 @@ mod tests {
             security_control("S3.1").unwrap().remediation_url(),
             "https://docs.aws.amazon.com/securityhub/latest/userguide/s3-controls.html#s3-1"
         );
-        assert_eq!(parse_control_arn("arn:aws:securityhub:eu-west-1:1:control/x/1.1", "eu-west-1"), None);
+        assert_eq!(
+            parse_control_arn("arn:aws:securityhub:eu-west-1:1:control/x/1.1", "eu-west-1"),
+            None
+        );
     }
 }

@@ -636,7 +636,11 @@ pub fn cidr_range(cidr: &str) -> Option<IpRange> {
     let address: IpAddr = address.trim().parse().ok()?;
     let bits: u32 = if address.is_ipv4() { 32 } else { 128 };
     let length: u32 = match length {
-        Some(length) => length.trim().parse().ok().filter(|length| *length <= bits)?,
+        Some(length) => length
+            .trim()
+            .parse()
+            .ok()
+            .filter(|length| *length <= bits)?,
         None => bits,
     };
     let (low, high) = match address {
@@ -785,7 +789,10 @@ mod tests {
                 reason, violations, ..
             }) => {
                 assert_eq!(reason, INVALID_INPUT);
-                violations.into_iter().map(|violation| violation.field).collect()
+                violations
+                    .into_iter()
+                    .map(|violation| violation.field)
+                    .collect()
             }
             other => panic!("expected invalid input, got {other:?}"),
         }
@@ -856,7 +863,10 @@ mod tests {
             vec![C::Equals, C::PrefixNotEquals],
         ] {
             let filters = pb::FindingFilters {
-                title: mix.iter().map(|comparison| string("x", *comparison)).collect(),
+                title: mix
+                    .iter()
+                    .map(|comparison| string("x", *comparison))
+                    .collect(),
                 ..Default::default()
             };
             assert_eq!(invalid_fields(&filters), ["filters.title"], "{mix:?}");
@@ -934,7 +944,10 @@ mod tests {
         let v6 = cidr_range("2001:db8::/32").unwrap();
         assert!(v6.low <= key("2001:db8::1") && key("2001:db8::1") <= v6.high);
         assert!(key("10.0.0.1") < v6.low, "families never overlap");
-        assert_eq!(cidr_range("0.0.0.0/0").unwrap().high, key("255.255.255.255"));
+        assert_eq!(
+            cidr_range("0.0.0.0/0").unwrap().high,
+            key("255.255.255.255")
+        );
         for bad in ["10.0.0.0/33", "nonsense", "10.0.0/8", "::/129"] {
             assert_eq!(cidr_range(bad), None, "{bad}");
         }

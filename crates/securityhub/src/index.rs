@@ -84,7 +84,10 @@ pub fn record_state_name(state: i32) -> &'static str {
 
 /// The AWS name of a finding's workflow status; unset reads as NEW.
 pub fn workflow_status_name(finding: &pb::Finding) -> &'static str {
-    let status = finding.workflow.as_ref().map_or(0, |workflow| workflow.status);
+    let status = finding
+        .workflow
+        .as_ref()
+        .map_or(0, |workflow| workflow.status);
     match pb::WorkflowStatus::try_from(status).unwrap_or_default() {
         pb::WorkflowStatus::Unspecified => "NEW",
         status => enum_name(status.as_str_name(), "WORKFLOW_STATUS_"),
@@ -97,8 +100,9 @@ pub fn compliance_status_name(finding: &pb::Finding) -> &'static str {
         .compliance
         .as_ref()
         .map_or(0, |compliance| compliance.status);
-    pb::ComplianceStatus::try_from(status)
-        .map_or("", |status| enum_name(status.as_str_name(), "COMPLIANCE_STATUS_"))
+    pb::ComplianceStatus::try_from(status).map_or("", |status| {
+        enum_name(status.as_str_name(), "COMPLIANCE_STATUS_")
+    })
 }
 
 /// How a finding counts towards its control's status (spec §3.11): only ACTIVE findings that are
@@ -153,21 +157,25 @@ fn column_value(finding: &pb::Finding, column: &str) -> Value {
         "generator_id" => text(&finding.generator_id),
         "title" => text(&finding.title),
         "description" => text(&finding.description),
-        "severity_label" => text(severity_label_name(severity.map_or(0, |severity| severity.label))),
+        "severity_label" => text(severity_label_name(
+            severity.map_or(0, |severity| severity.label),
+        )),
         "record_state" => text(record_state_name(finding.record_state)),
         "workflow_status" => text(workflow_status_name(finding)),
         "workflow_state" => text(
-            pb::WorkflowState::try_from(finding.workflow_state)
-                .map_or("", |state| enum_name(state.as_str_name(), "WORKFLOW_STATE_")),
+            pb::WorkflowState::try_from(finding.workflow_state).map_or("", |state| {
+                enum_name(state.as_str_name(), "WORKFLOW_STATE_")
+            }),
         ),
         "verification_state" => text(
-            pb::VerificationState::try_from(finding.verification_state)
-                .map_or("", |state| enum_name(state.as_str_name(), "VERIFICATION_STATE_")),
+            pb::VerificationState::try_from(finding.verification_state).map_or("", |state| {
+                enum_name(state.as_str_name(), "VERIFICATION_STATE_")
+            }),
         ),
         "compliance_status" => text(compliance_status_name(finding)),
-        "compliance_security_control_id" => text(
-            compliance.map_or("", |compliance| compliance.security_control_id.as_str()),
-        ),
+        "compliance_security_control_id" => {
+            text(compliance.map_or("", |compliance| compliance.security_control_id.as_str()))
+        }
         "note_text" => text(note.map_or("", |note| note.text.as_str())),
         "note_updated_by" => text(note.map_or("", |note| note.updated_by.as_str())),
         "source_url" => text(&finding.source_url),
@@ -195,9 +203,7 @@ fn column_value(finding: &pb::Finding, column: &str) -> Value {
         "first_observed_at_micros" => instant(finding.first_observed_at.as_ref()),
         "last_observed_at_micros" => instant(finding.last_observed_at.as_ref()),
         "created_at_micros" => instant(finding.created_at.as_ref()),
-        "updated_at_micros" => Value::BigInt(Some(
-            finding.updated_at.as_ref().map_or(0, micros),
-        )),
+        "updated_at_micros" => Value::BigInt(Some(finding.updated_at.as_ref().map_or(0, micros))),
         "note_updated_at_micros" => instant(note.and_then(|note| note.updated_at.as_ref())),
         "sample" => Value::Bool(Some(finding.sample)),
         other => unreachable!("attribute column {other} has no derivation"),
@@ -269,7 +275,11 @@ fn value_rows(finding: &pb::Finding) -> Vec<ValueRow> {
     }
     if let Some(compliance) = &finding.compliance {
         for standard in &compliance.associated_standards {
-            add("ComplianceAssociatedStandardsId", "", &standard.standards_id);
+            add(
+                "ComplianceAssociatedStandardsId",
+                "",
+                &standard.standards_id,
+            );
         }
     }
     for (key, value) in &finding.product_fields {
@@ -302,7 +312,8 @@ fn value_rows(finding: &pb::Finding) -> Vec<ValueRow> {
             let Some(kind) = detail(&details.fields, path) else {
                 continue;
             };
-            let is_ip = attributes::attribute(attribute).is_some_and(|found| found.kind == Kind::Ip);
+            let is_ip =
+                attributes::attribute(attribute).is_some_and(|found| found.kind == Kind::Ip);
             for value in detail_strings(kind) {
                 if is_ip {
                     if let Ok(address) = value.trim().parse::<IpAddr>() {
@@ -558,10 +569,7 @@ mod tests {
                             prost_types::Value {
                                 kind: Some(prost_types::value::Kind::ListValue(
                                     prost_types::ListValue {
-                                        values: vec![
-                                            string("10.0.0.1"),
-                                            string("not an address"),
-                                        ],
+                                        values: vec![string("10.0.0.1"), string("not an address")],
                                     },
                                 )),
                             },
@@ -597,7 +605,9 @@ mod tests {
             resources: vec![pb::FindingResource {
                 r#type: "AwsEc2Instance".into(),
                 id: "i-1".into(),
-                tags: [("env".to_string(), "prod".to_string())].into_iter().collect(),
+                tags: [("env".to_string(), "prod".to_string())]
+                    .into_iter()
+                    .collect(),
                 details: Some(details),
                 ..Default::default()
             }],
@@ -619,9 +629,15 @@ mod tests {
         let index = FindingIndex::of(&finding());
         assert_eq!(index.key[2], "f-1");
         assert_eq!(column(&index, "severity_label"), &text("HIGH"));
-        assert_eq!(column(&index, "severity_normalized"), &Value::Double(Some(70.0)));
+        assert_eq!(
+            column(&index, "severity_normalized"),
+            &Value::Double(Some(70.0))
+        );
         assert_eq!(column(&index, "confidence"), &Value::Double(None));
-        assert_eq!(column(&index, "updated_at_micros"), &Value::BigInt(Some(2_000_005)));
+        assert_eq!(
+            column(&index, "updated_at_micros"),
+            &Value::BigInt(Some(2_000_005))
+        );
         assert_eq!(column(&index, "record_state"), &text("ACTIVE"));
         assert_eq!(column(&index, "workflow_status"), &text("NEW"));
         assert_eq!(column(&index, "compliance_status"), &text("FAILED"));
@@ -650,7 +666,11 @@ mod tests {
             rows,
             [
                 row("ResourceAwsEc2InstanceImageId", "", "ami-1"),
-                row("ResourceAwsEc2InstanceIpV4Addresses", "40a000001", "10.0.0.1"),
+                row(
+                    "ResourceAwsEc2InstanceIpV4Addresses",
+                    "40a000001",
+                    "10.0.0.1"
+                ),
                 row("ResourceDetailsOther", "team", "blue"),
                 row("ResourceId", "", "i-1"),
                 row("ResourceTags", "env", "prod"),

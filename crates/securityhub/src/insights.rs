@@ -32,11 +32,8 @@ pub fn custom_arn(region: &str, account_id: &str, id: &str) -> String {
 pub fn parse_custom_arn(arn: &str, region: &str) -> Option<String> {
     let rest = arn.strip_prefix(&format!("arn:aws:securityhub:{region}:"))?;
     let (account_id, rest) = rest.split_once(":insight/")?;
-    let id = rest
-        .strip_prefix(account_id)?
-        .strip_prefix("/custom/")?;
-    (!account_id.is_empty() && !id.is_empty() && !id.contains('/'))
-        .then(|| account_id.to_string())
+    let id = rest.strip_prefix(account_id)?.strip_prefix("/custom/")?;
+    (!account_id.is_empty() && !id.is_empty() && !id.contains('/')).then(|| account_id.to_string())
 }
 
 fn string(value: &str, comparison: pb::StringFilterComparison) -> pb::StringFilter {
@@ -60,8 +57,7 @@ fn prefixes(values: &[&str]) -> Vec<pb::StringFilter> {
         .collect()
 }
 
-const BEST_PRACTICES: &str =
-    "Software and Configuration Checks/Industry and Regulatory Standards/AWS Security Best Practices";
+const BEST_PRACTICES: &str = "Software and Configuration Checks/Industry and Regulatory Standards/AWS Security Best Practices";
 const NETWORK_REACHABILITY: &str =
     "Software and Configuration Checks/AWS Security Best Practices/Network Reachability";
 
@@ -104,7 +100,11 @@ const fn typed(mut insight: Managed, prefixes: &'static [&'static str]) -> Manag
 static MANAGED: &[Managed] = &[
     managed(1, "AWS resources with the most findings", "ResourceId"),
     of_type(
-        managed(3, "AMIs that are generating the most findings", "ResourceAwsEc2InstanceImageId"),
+        managed(
+            3,
+            "AMIs that are generating the most findings",
+            "ResourceAwsEc2InstanceImageId",
+        ),
         "AwsEc2Instance",
     ),
     Managed {
@@ -116,11 +116,19 @@ static MANAGED: &[Managed] = &[
         )
     },
     typed(
-        managed(7, "AWS resources associated with potential data exfiltration", "ResourceId"),
+        managed(
+            7,
+            "AWS resources associated with potential data exfiltration",
+            "ResourceId",
+        ),
         &["Effects/Data Exfiltration/"],
     ),
     typed(
-        managed(8, "AWS resources associated with unauthorized resource consumption", "ResourceId"),
+        managed(
+            8,
+            "AWS resources associated with unauthorized resource consumption",
+            "ResourceId",
+        ),
         &["Effects/Resource Consumption"],
     ),
     of_type(
@@ -133,7 +141,11 @@ static MANAGED: &[Managed] = &[
     ),
     of_type(
         typed(
-            managed(10, "S3 buckets with public write or read permissions", "ResourceId"),
+            managed(
+                10,
+                "S3 buckets with public write or read permissions",
+                "ResourceId",
+            ),
             &["Effects/Data Exposure"],
         ),
         "AwsS3Bucket",
@@ -141,7 +153,11 @@ static MANAGED: &[Managed] = &[
     Managed {
         types_equal: &[BEST_PRACTICES],
         resource_type: "AwsS3Bucket",
-        ..managed(11, "S3 buckets that don't meet security standards / best practice", "ResourceId")
+        ..managed(
+            11,
+            "S3 buckets that don't meet security standards / best practice",
+            "ResourceId",
+        )
     },
     of_type(
         typed(
@@ -178,14 +194,22 @@ static MANAGED: &[Managed] = &[
     ),
     of_type(
         typed(
-            managed(17, "EC2 instances with general unusual behavior", "ResourceId"),
+            managed(
+                17,
+                "EC2 instances with general unusual behavior",
+                "ResourceId",
+            ),
             &["Unusual Behaviors"],
         ),
         "AwsEc2Instance",
     ),
     of_type(
         typed(
-            managed(18, "EC2 instances that have ports accessible from the Internet", "ResourceId"),
+            managed(
+                18,
+                "EC2 instances that have ports accessible from the Internet",
+                "ResourceId",
+            ),
             &[NETWORK_REACHABILITY],
         ),
         "AwsEc2Instance",
@@ -206,20 +230,32 @@ static MANAGED: &[Managed] = &[
     ),
     of_type(
         typed(
-            managed(21, "EC2 instances that are open to the Internet", "ResourceId"),
+            managed(
+                21,
+                "EC2 instances that are open to the Internet",
+                "ResourceId",
+            ),
             &[NETWORK_REACHABILITY],
         ),
         "AwsEc2Instance",
     ),
     of_type(
         typed(
-            managed(22, "EC2 instances associated with adversary reconnaissance", "ResourceId"),
+            managed(
+                22,
+                "EC2 instances associated with adversary reconnaissance",
+                "ResourceId",
+            ),
             &["TTPs/Discovery/Recon"],
         ),
         "AwsEc2Instance",
     ),
     typed(
-        managed(23, "AWS resources that are associated with malware", "ResourceId"),
+        managed(
+            23,
+            "AWS resources that are associated with malware",
+            "ResourceId",
+        ),
         &[
             "Effects/Data Exfiltration/Trojan",
             "TTPs/Initial Access/Trojan",
@@ -230,14 +266,22 @@ static MANAGED: &[Managed] = &[
         ],
     ),
     typed(
-        managed(24, "AWS resources associated with cryptocurrency issues", "ResourceId"),
+        managed(
+            24,
+            "AWS resources associated with cryptocurrency issues",
+            "ResourceId",
+        ),
         &[
             "Effects/Resource Consumption/Cryptocurrency",
             "TTPs/Command and Control/CryptoCurrency",
         ],
     ),
     typed(
-        managed(25, "AWS resources with unauthorized access attempts", "ResourceId"),
+        managed(
+            25,
+            "AWS resources with unauthorized access attempts",
+            "ResourceId",
+        ),
         &[
             "TTPs/Command and Control/UnauthorizedAccess",
             "TTPs/Initial Access/UnauthorizedAccess",
@@ -258,26 +302,46 @@ static MANAGED: &[Managed] = &[
         "AwsEc2Instance",
     ),
     of_type(
-        managed(32, "Top AMIs by counts of findings", "ResourceAwsEc2InstanceImageId"),
+        managed(
+            32,
+            "Top AMIs by counts of findings",
+            "ResourceAwsEc2InstanceImageId",
+        ),
         "AwsEc2Instance",
     ),
     of_type(
-        managed(33, "Top IAM users by counts of findings", "ResourceAwsIamAccessKeyUserName"),
+        managed(
+            33,
+            "Top IAM users by counts of findings",
+            "ResourceAwsIamAccessKeyUserName",
+        ),
         "AwsIamAccessKey",
     ),
     Managed {
         failed_checks_of: Some(
             "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule",
         ),
-        ..managed(34, "Top resources by counts of failed CIS checks", "ResourceId")
+        ..managed(
+            34,
+            "Top resources by counts of failed CIS checks",
+            "ResourceId",
+        )
     },
     managed(35, "Top integrations by counts of findings", "ProductArn"),
     Managed {
         failed_checks_of: Some(""),
-        ..managed(36, "Resources with the most failed security checks", "ResourceId")
+        ..managed(
+            36,
+            "Resources with the most failed security checks",
+            "ResourceId",
+        )
     },
     of_type(
-        managed(37, "IAM users with suspicious activity", "ResourceAwsIamUserUserName"),
+        managed(
+            37,
+            "IAM users with suspicious activity",
+            "ResourceAwsIamUserUserName",
+        ),
         "AwsIamUser",
     ),
 ];
@@ -406,13 +470,23 @@ mod tests {
             );
         }
         assert_eq!(managed_insight(&managed_arn(26)), None);
-        assert_eq!(managed_insight("arn:aws:securityhub:::insight/securityhub/default/x"), None);
+        assert_eq!(
+            managed_insight("arn:aws:securityhub:::insight/securityhub/default/x"),
+            None
+        );
     }
 
     #[test]
     fn custom_arns_name_their_account() {
-        let arn = custom_arn("eu-west-1", "111111111111", "4c7d2f4e-0000-4000-8000-000000000001");
-        assert_eq!(parse_custom_arn(&arn, "eu-west-1").as_deref(), Some("111111111111"));
+        let arn = custom_arn(
+            "eu-west-1",
+            "111111111111",
+            "4c7d2f4e-0000-4000-8000-000000000001",
+        );
+        assert_eq!(
+            parse_custom_arn(&arn, "eu-west-1").as_deref(),
+            Some("111111111111")
+        );
         assert_eq!(parse_custom_arn(&arn, "us-east-1"), None);
         assert_eq!(parse_custom_arn(&managed_arn(1), "eu-west-1"), None);
         assert_eq!(
@@ -427,8 +501,15 @@ mod tests {
     #[test]
     fn definitions_need_a_name_and_a_groupable_attribute() {
         assert!(validate(Some("mine"), None, Some("ResourceType")).is_ok());
-        for (name, group_by) in [(" ", "ResourceType"), ("mine", "ResourceTags"), ("mine", "Nope")] {
-            assert!(validate(Some(name), None, Some(group_by)).is_err(), "{name} {group_by}");
+        for (name, group_by) in [
+            (" ", "ResourceType"),
+            ("mine", "ResourceTags"),
+            ("mine", "Nope"),
+        ] {
+            assert!(
+                validate(Some(name), None, Some(group_by)).is_err(),
+                "{name} {group_by}"
+            );
         }
     }
 }

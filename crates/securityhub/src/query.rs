@@ -247,7 +247,8 @@ fn criterion_condition(
 pub fn condition(tables: &Tables, backend: DatabaseBackend, query: &FindingQuery<'_>) -> Condition {
     let mut condition = Condition::all();
     if let Some(accounts) = query.accounts {
-        condition = condition.add(column(F, KEY_COLUMNS[0]).is_in(accounts.iter().map(String::as_str)));
+        condition =
+            condition.add(column(F, KEY_COLUMNS[0]).is_in(accounts.iter().map(String::as_str)));
     }
     for criterion in &query.filters.criteria {
         condition = condition.add(criterion_condition(
@@ -316,7 +317,11 @@ fn sort_expression(attribute: &Attribute) -> Expr {
 /// it).
 pub type Position = Vec<serde_json::Value>;
 
-fn sort_value(attribute: &Attribute, row: &QueryResult, alias: &str) -> Result<serde_json::Value, DbErr> {
+fn sort_value(
+    attribute: &Attribute,
+    row: &QueryResult,
+    alias: &str,
+) -> Result<serde_json::Value, DbErr> {
     Ok(match attribute.kind {
         Kind::Number => serde_json::Number::from_f64(row.try_get::<f64>("", alias)?)
             .map_or(serde_json::Value::Null, serde_json::Value::Number),
@@ -452,7 +457,10 @@ pub async fn find(
     let Some(found) = found else {
         // A token of this scope always fits its sort: this one was not issued by this server.
         let mut violations = Violations::new();
-        violations.add("page_token", "does not continue these filters and this sort");
+        violations.add(
+            "page_token",
+            "does not continue these filters and this sort",
+        );
         violations.finish_with(reason::INVALID_NEXT_TOKEN)?;
         return Ok((Vec::new(), String::new()));
     };
@@ -564,7 +572,9 @@ mod tests {
                 ])
                 .to_owned();
             db.execute(&insert).await.unwrap();
-            write(&db, &TABLES, &FindingIndex::of(finding)).await.unwrap();
+            write(&db, &TABLES, &FindingIndex::of(finding))
+                .await
+                .unwrap();
         }
         db
     }
@@ -627,12 +637,19 @@ mod tests {
         ])
         .await;
         let newest = Sort::default();
-        assert_eq!(ids(&db, Default::default(), &newest).await, ["d", "a", "c", "b"]);
+        assert_eq!(
+            ids(&db, Default::default(), &newest).await,
+            ["d", "a", "c", "b"]
+        );
         let prefix = pb::FindingFilters {
             title: vec![string("Alpha", C::Prefix)],
             ..Default::default()
         };
-        assert_eq!(ids(&db, prefix, &newest).await, ["d", "a"], "case-sensitive");
+        assert_eq!(
+            ids(&db, prefix, &newest).await,
+            ["d", "a"],
+            "case-sensitive"
+        );
         let not_ttps = pb::FindingFilters {
             r#type: vec![string("TTPs", C::PrefixNotEquals)],
             ..Default::default()
@@ -648,7 +665,10 @@ mod tests {
             sort_order: pb::SortOrder::Descending as i32,
         }])
         .unwrap();
-        assert_eq!(ids(&db, Default::default(), &by_title).await, ["b", "c", "d", "a"]);
+        assert_eq!(
+            ids(&db, Default::default(), &by_title).await,
+            ["b", "c", "d", "a"]
+        );
 
         let filters = Filters::default();
         let query = FindingQuery {
@@ -678,11 +698,13 @@ mod tests {
             accounts: Some(&[]),
             ..query
         };
-        assert!(page(&db, &TABLES, &scoped, &newest, None, 10)
-            .await
-            .unwrap()
-            .unwrap()
-            .payloads
-            .is_empty());
+        assert!(
+            page(&db, &TABLES, &scoped, &newest, None, 10)
+                .await
+                .unwrap()
+                .unwrap()
+                .payloads
+                .is_empty()
+        );
     }
 }

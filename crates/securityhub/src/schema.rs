@@ -96,7 +96,10 @@ pub async fn add_attribute_columns(
 }
 
 /// Creates the finding-values table and the indexes of both tables.
-pub async fn create_index_tables(manager: &SchemaManager<'_>, tables: &Tables) -> Result<(), DbErr> {
+pub async fn create_index_tables(
+    manager: &SchemaManager<'_>,
+    tables: &Tables,
+) -> Result<(), DbErr> {
     let backend = manager.get_database_backend();
     let text = |name: &'static str| {
         let mut column = ColumnDef::new(name);

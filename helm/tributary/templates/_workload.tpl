@@ -127,19 +127,16 @@ spec:
             {{- toYaml . | nindent 12 }}
             {{- end }}
           startupProbe:
-            grpc:
-              port: {{ .port }}
+            {{- include "tributary.probeAction" (dict "root" $root "port" .port) | nindent 12 }}
             periodSeconds: {{ int $values.probes.startup.periodSeconds }}
             failureThreshold: {{ int $values.probes.startup.failureThreshold }}
           livenessProbe:
-            grpc:
-              port: {{ .port }}
+            {{- include "tributary.probeAction" (dict "root" $root "port" .port) | nindent 12 }}
             periodSeconds: {{ int $values.probes.liveness.periodSeconds }}
             timeoutSeconds: {{ int $values.probes.liveness.timeoutSeconds }}
             failureThreshold: {{ int $values.probes.liveness.failureThreshold }}
           readinessProbe:
-            grpc:
-              port: {{ .port }}
+            {{- include "tributary.probeAction" (dict "root" $root "port" .port) | nindent 12 }}
             periodSeconds: {{ int $values.probes.readiness.periodSeconds }}
             timeoutSeconds: {{ int $values.probes.readiness.timeoutSeconds }}
             failureThreshold: {{ int $values.probes.readiness.failureThreshold }}
@@ -247,4 +244,18 @@ spec:
     requests:
       storage: {{ $values.database.sqlite.size }}
 {{- end }}
+{{- end }}
+
+{{/*
+How the kubelet probes a service: the native gRPC health check, or a TCP connect when native TLS
+is on (the kubelet's gRPC probe speaks plaintext only, so it cannot check a TLS listener).
+*/}}
+{{- define "tributary.probeAction" -}}
+{{- if .root.Values.tls.enabled -}}
+tcpSocket:
+  port: {{ .port }}
+{{- else -}}
+grpc:
+  port: {{ .port }}
+{{- end -}}
 {{- end }}

@@ -311,9 +311,12 @@ impl Compiler {
                 }
             }
         }
+        // The pair columns come from the entitlement side of the join: walking the aggregator's
+        // entitlements in key order and each pair's items by primary key then yields rows already
+        // in this order, so a page stops after `limit` rows instead of sorting every match.
         for column in [
-            "i.account_id",
-            "i.region",
+            "e.account_id",
+            "e.region",
             "i.resource_type",
             "i.resource_id",
         ] {

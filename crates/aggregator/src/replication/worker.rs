@@ -511,6 +511,7 @@ impl Worker {
         )
         .await?;
         transaction.commit().await?;
+        self.report_lag(0);
         tracing::info!(
             accounts = accounts.len(),
             snapshot_seq,
@@ -569,10 +570,15 @@ impl Worker {
         transaction.commit().await?;
         metrics::counter!("tributary_replication_applied_total", "region" => self.region.clone())
             .increment(applied);
+        self.report_lag(lag_ms);
+        Ok(())
+    }
+
+    /// Publishes the region's lag.
+    fn report_lag(&self, lag_ms: i64) {
         #[allow(clippy::cast_precision_loss)] // Lags are far below 2^52 ms.
         metrics::gauge!("tributary_replication_lag_seconds", "region" => self.region.clone())
             .set(lag_ms as f64 / 1000.0);
-        Ok(())
     }
 
     /// Records that the stream is open and quiet: everything committed has been applied.
@@ -589,8 +595,7 @@ impl Worker {
         )
         .await?;
         transaction.commit().await?;
-        metrics::gauge!("tributary_replication_lag_seconds", "region" => self.region.clone())
-            .set(0.0);
+        self.report_lag(0);
         Ok(())
     }
 

@@ -7,6 +7,7 @@ mod m0002_create_replica_tables;
 mod m0003_create_config_aggregator_tables;
 mod m0004_create_finding_aggregators;
 mod m0005_create_advanced_query_index;
+mod m0006_create_aggregated_findings;
 
 /// Applies the aggregator's migrations.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_create_config_aggregator_tables::CreateConfigAggregatorTables),
             Box::new(m0004_create_finding_aggregators::CreateFindingAggregators),
             Box::new(m0005_create_advanced_query_index::CreateAdvancedQueryIndex),
+            Box::new(m0006_create_aggregated_findings::CreateAggregatedFindings),
         ]
     }
 }

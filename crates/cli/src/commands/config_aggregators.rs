@@ -291,13 +291,17 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                     None,
                 )
             };
-            let aggregator_filters = (!resource_types.is_empty()).then(|| pb::AggregatorFilters {
-                resource_type: Some(pb::AggregatorFilterResourceType {
-                    r#type: pb::AggregatorFilterType::Include as i32,
-                    value: resource_types,
-                }),
-                service_principal: None,
-            });
+            let aggregator_filters = if resource_types.is_empty() {
+                None
+            } else {
+                Some(pb::AggregatorFilters {
+                    resource_type: Some(pb::AggregatorFilterResourceType {
+                        r#type: pb::AggregatorFilterType::Include as i32,
+                        value: resource_types,
+                    }),
+                    service_principal: None,
+                })
+            };
             let response = client
                 .put_configuration_aggregator(pb::PutConfigurationAggregatorRequest {
                     owner_account_id: aggregator.owner.clone(),
@@ -415,7 +419,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             output.message(&response, |response| {
                 let mut rows = table(&["rule", "account", "region", "compliance", "non-compliant"]);
                 for rule in &response.aggregate_compliance_by_config_rules {
-                    let compliance = rule.compliance.clone().unwrap_or_default();
+                    let compliance = rule.compliance.unwrap_or_default();
                     rows.add_row(vec![
                         rule.config_rule_name.clone(),
                         rule.account_id.clone(),
@@ -507,7 +511,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             output.message(&response, |response| {
                 let mut rows = table(&["group", "compliant rules", "non-compliant rules"]);
                 for count in &response.aggregate_compliance_counts {
-                    let summary = count.compliance_summary.clone().unwrap_or_default();
+                    let summary = count.compliance_summary.unwrap_or_default();
                     rows.add_row(vec![
                         if count.group_name.is_empty() {
                             "all".to_string()
@@ -550,7 +554,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             output.message(&response, |response| {
                 let mut rows = table(&["pack", "account", "region", "compliance", "compliant / non-compliant / total rules"]);
                 for pack in &response.aggregate_compliance_by_conformance_packs {
-                    let summary = pack.compliance.clone().unwrap_or_default();
+                    let summary = pack.compliance.unwrap_or_default();
                     rows.add_row(vec![
                         pack.conformance_pack_name.clone(),
                         pack.account_id.clone(),

@@ -2,7 +2,7 @@
 //! security controls, per region (`SecurityHubService`).
 
 use anyhow::Context as _;
-use tributary_proto::collector::v1 as pb;
+use tributary_proto::{aggregator::v1 as aggregator_pb, collector::v1 as pb};
 
 use crate::{
     context::Context,
@@ -54,6 +54,9 @@ pub enum Command {
         /// The account; operator and service keys must name it.
         #[arg(long, default_value = "")]
         account: String,
+        /// Across the aggregated set of the home region --region.
+        #[arg(long)]
+        aggregated: bool,
     },
     /// The account's security scores (as `standards scores`).
     Scores {
@@ -63,6 +66,9 @@ pub enum Command {
         /// The account; operator and service keys must name it.
         #[arg(long, default_value = "")]
         account: String,
+        /// Scores across the aggregated set of the home region --region.
+        #[arg(long)]
+        aggregated: bool,
     },
 }
 
@@ -114,17 +120,35 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             region,
             ids,
             account,
+            aggregated,
         } => {
-            let response = context
-                .findings_client(&region)
-                .await?
-                .batch_get_security_controls(pb::BatchGetSecurityControlsRequest {
-                    security_control_ids: ids,
-                    account_id: account,
-                })
-                .await
-                .with_context(|| format!("reading security controls in {region}"))?
-                .into_inner();
+            let response = if aggregated {
+                let response = context
+                    .finding_aggregator_client()?
+                    .batch_get_security_controls(aggregator_pb::BatchGetSecurityControlsRequest {
+                        region: region.clone(),
+                        account_id: account,
+                        security_control_ids: ids,
+                    })
+                    .await
+                    .with_context(|| format!("reading aggregated security controls in {region}"))?
+                    .into_inner();
+                pb::BatchGetSecurityControlsResponse {
+                    security_controls: response.security_controls,
+                    unprocessed_ids: response.unprocessed_ids,
+                }
+            } else {
+                context
+                    .findings_client(&region)
+                    .await?
+                    .batch_get_security_controls(pb::BatchGetSecurityControlsRequest {
+                        security_control_ids: ids,
+                        account_id: account,
+                    })
+                    .await
+                    .with_context(|| format!("reading security controls in {region}"))?
+                    .into_inner()
+            };
             output.message(&response, |response| {
                 let mut rows = table(&[
                     "control", "severity", "status", "compliance", "passed", "failed", "unknown",
@@ -152,9 +176,11 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 text
             })
         }
-        Command::Scores { region, account } => {
-            crate::commands::standards::scores(context, &region, &account).await
-        }
+        Command::Scores {
+            region,
+            account,
+            aggregated,
+        } => crate::commands::standards::scores(context, &region, &account, aggregated).await,
     }
 }
 

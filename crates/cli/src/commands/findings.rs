@@ -6,7 +6,7 @@ pub mod import;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use tributary_proto::collector::v1 as pb;
+use tributary_proto::{aggregator::v1 as aggregator_pb, collector::v1 as pb};
 
 use crate::{
     context::Context,
@@ -34,13 +34,19 @@ pub enum Command {
         #[arg(long)]
         region: String,
         #[command(flatten)]
-        filters: FilterArgs,
+        filters: Box<FilterArgs>,
         /// Sort by this attribute (`UpdatedAt`, `SeverityLabel`, `Title`, ...).
         #[arg(long)]
         sort_by: Option<String>,
         /// Sort ascending instead of descending.
         #[arg(long)]
         ascending: bool,
+        /// Read the aggregated findings of the finding aggregator whose home region is --region.
+        #[arg(long)]
+        aggregated: bool,
+        /// With --aggregated: whose view to read; operator and service keys must name it.
+        #[arg(long, default_value = "")]
+        owner: String,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -79,6 +85,13 @@ pub enum Command {
         /// A user-defined field as KEY=VALUE (an empty value removes the key); repeatable.
         #[arg(long, value_name = "KEY=VALUE")]
         user_field: Vec<String>,
+        /// Update aggregated copies in the home region --region; the change flows back to each
+        /// finding's origin region.
+        #[arg(long)]
+        aggregated: bool,
+        /// With --aggregated: the account that updates; operator and service keys must name it.
+        #[arg(long, default_value = "")]
+        owner: String,
     },
     /// The history of one finding, newest first.
     History {
@@ -211,9 +224,16 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             filters,
             sort_by,
             ascending,
+            aggregated,
+            owner,
             page,
         } => {
-            let response = get_findings(context, &region, &filters, sort_by, ascending, &page).await?;
+            let sort = Sort { field: sort_by, ascending };
+            let response = if aggregated {
+                get_aggregated_findings(context, &region, &owner, &filters, &sort, &page).await?
+            } else {
+                get_findings(context, &region, &filters, &sort, &page).await?
+            };
             output.message(&response, |response| {
                 findings_table(&response.findings, &response.next_page_token)
             })
@@ -230,6 +250,8 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             confidence,
             criticality,
             user_field,
+            aggregated,
+            owner,
         } => {
             let mut user_defined_fields = std::collections::HashMap::new();
             for pair in user_field {
@@ -270,13 +292,40 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 }),
                 related_findings: Vec::new(),
             };
-            let response = context
-                .findings_client(&region)
-                .await?
-                .batch_update_findings(request)
-                .await
-                .context("updating findings")?
-                .into_inner();
+            let response = if aggregated {
+                let response = context
+                    .finding_aggregator_client()?
+                    .batch_update_findings(aggregator_pb::BatchUpdateFindingsRequest {
+                        region: region.clone(),
+                        account_id: owner,
+                        finding_identifiers: request.finding_identifiers,
+                        note: request.note,
+                        severity: request.severity,
+                        verification_state: request.verification_state,
+                        confidence: request.confidence,
+                        criticality: request.criticality,
+                        types: request.types,
+                        user_defined_fields: request.user_defined_fields,
+                        workflow: request.workflow,
+                        related_findings: request.related_findings,
+                    })
+                    .await
+                    .context("updating aggregated findings")?
+                    .into_inner();
+                pb::BatchUpdateFindingsResponse {
+                    processed_findings: response.processed_findings,
+                    unprocessed_findings: response.unprocessed_findings,
+                    change_log_seq: 0,
+                }
+            } else {
+                context
+                    .findings_client(&region)
+                    .await?
+                    .batch_update_findings(request)
+                    .await
+                    .context("updating findings")?
+                    .into_inner()
+            };
             output.message(&response, |response| {
                 let mut text = format!(
                     "updated {} of {} findings",
@@ -360,27 +409,41 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// One page (or, with `--all`, every page) of findings matching `filters`.
+/// How to sort findings: by one attribute, descending unless `ascending`.
+#[derive(Debug, Clone, Default)]
+pub struct Sort {
+    /// The attribute (`UpdatedAt`, `SeverityLabel`, ...); none keeps the default order.
+    pub field: Option<String>,
+    /// Smallest first.
+    pub ascending: bool,
+}
+
+impl Sort {
+    fn criteria(&self) -> Vec<pb::SortCriterion> {
+        self.field
+            .iter()
+            .map(|field| pb::SortCriterion {
+                field: field.clone(),
+                sort_order: if self.ascending {
+                    pb::SortOrder::Ascending
+                } else {
+                    pb::SortOrder::Descending
+                } as i32,
+            })
+            .collect()
+    }
+}
+
+/// One page (or, with `--all`, every page) of a region's findings matching `filters`.
 pub async fn get_findings(
     context: &Context,
     region: &str,
     filters: &FilterArgs,
-    sort_by: Option<String>,
-    ascending: bool,
+    sort: &Sort,
     page: &PageArgs,
 ) -> anyhow::Result<pb::GetFindingsResponse> {
     let client = context.findings_client(region).await?;
-    let sort_criteria: Vec<pb::SortCriterion> = sort_by
-        .into_iter()
-        .map(|field| pb::SortCriterion {
-            field,
-            sort_order: if ascending {
-                pb::SortOrder::Ascending
-            } else {
-                pb::SortOrder::Descending
-            } as i32,
-        })
-        .collect();
+    let sort_criteria = sort.criteria();
     let filters = filters.to_filters();
     fetch(page, |page_token| {
         let mut client = client.clone();
@@ -396,6 +459,39 @@ pub async fn get_findings(
     .with_context(|| format!("reading findings in {region}"))
 }
 
+/// One page (or every page) of the aggregated findings `owner` sees in the home region
+/// `region`, in the collector's response shape.
+pub async fn get_aggregated_findings(
+    context: &Context,
+    region: &str,
+    owner: &str,
+    filters: &FilterArgs,
+    sort: &Sort,
+    page: &PageArgs,
+) -> anyhow::Result<pb::GetFindingsResponse> {
+    let client = context.finding_aggregator_client()?;
+    let sort_criteria = sort.criteria();
+    let filters = filters.to_filters();
+    let response = fetch(page, |page_token| {
+        let mut client = client.clone();
+        let request = aggregator_pb::GetFindingsRequest {
+            region: region.to_string(),
+            account_id: owner.to_string(),
+            filters: filters.clone(),
+            page_size: page.page_size,
+            page_token,
+            sort_criteria: sort_criteria.clone(),
+        };
+        async move { client.get_findings(request).await }
+    })
+    .await
+    .with_context(|| format!("reading aggregated findings in {region}"))?;
+    Ok(pb::GetFindingsResponse {
+        findings: response.findings,
+        next_page_token: response.next_page_token,
+    })
+}
+
 /// A severity label's short name.
 pub fn severity(finding: &pb::Finding) -> String {
     finding
@@ -408,11 +504,12 @@ pub fn severity(finding: &pb::Finding) -> String {
 
 fn findings_table(findings: &[pb::Finding], next_page_token: &str) -> String {
     let mut rows = table(&[
-        "account", "severity", "workflow", "record", "product", "title", "updated", "id",
+        "account", "region", "severity", "workflow", "record", "product", "title", "updated", "id",
     ]);
     for finding in findings {
         rows.add_row(vec![
             finding.aws_account_id.clone(),
+            finding.region.clone(),
             severity(finding),
             finding
                 .workflow

@@ -2,7 +2,7 @@
 //! (`SecurityHubService`). Operator and service keys name the account with `--account`.
 
 use anyhow::Context as _;
-use tributary_proto::collector::v1 as pb;
+use tributary_proto::{aggregator::v1 as aggregator_pb, collector::v1 as pb};
 
 use crate::{
     commands::findings::FilterArgs,
@@ -25,6 +25,9 @@ pub enum Command {
         /// The account; operator and service keys must name it.
         #[arg(long, default_value = "")]
         account: String,
+        /// The insights of the finding aggregator whose home region is --region.
+        #[arg(long)]
+        aggregated: bool,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -38,6 +41,9 @@ pub enum Command {
         /// Whose findings a managed insight covers; operator and service keys must name it.
         #[arg(long, default_value = "")]
         account: String,
+        /// Evaluate over the aggregated findings of the home region --region.
+        #[arg(long)]
+        aggregated: bool,
     },
     /// Create a custom insight from simple filters.
     Create {
@@ -51,7 +57,7 @@ pub enum Command {
         #[arg(long)]
         group_by: String,
         #[command(flatten)]
-        filters: FilterArgs,
+        filters: Box<FilterArgs>,
         /// The owning account; operator and service keys must name it.
         #[arg(long, default_value = "")]
         account: String,
@@ -74,21 +80,43 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             region,
             arns,
             account,
+            aggregated,
             page,
         } => {
-            let client = context.findings_client(&region).await?;
-            let response = fetch(&page, |page_token| {
-                let mut client = client.clone();
-                let request = pb::GetInsightsRequest {
-                    insight_arns: arns.clone(),
-                    page_size: page.page_size,
-                    page_token,
-                    account_id: account.clone(),
-                };
-                async move { client.get_insights(request).await }
-            })
-            .await
-            .with_context(|| format!("listing insights in {region}"))?;
+            let response = if aggregated {
+                let client = context.finding_aggregator_client()?;
+                let response = fetch(&page, |page_token| {
+                    let mut client = client.clone();
+                    let request = aggregator_pb::GetInsightsRequest {
+                        region: region.clone(),
+                        account_id: account.clone(),
+                        insight_arns: arns.clone(),
+                        page_size: page.page_size,
+                        page_token,
+                    };
+                    async move { client.get_insights(request).await }
+                })
+                .await
+                .with_context(|| format!("listing aggregated insights in {region}"))?;
+                pb::GetInsightsResponse {
+                    insights: response.insights,
+                    next_page_token: response.next_page_token,
+                }
+            } else {
+                let client = context.findings_client(&region).await?;
+                fetch(&page, |page_token| {
+                    let mut client = client.clone();
+                    let request = pb::GetInsightsRequest {
+                        insight_arns: arns.clone(),
+                        page_size: page.page_size,
+                        page_token,
+                        account_id: account.clone(),
+                    };
+                    async move { client.get_insights(request).await }
+                })
+                .await
+                .with_context(|| format!("listing insights in {region}"))?
+            };
             output.message(&response, |response| {
                 let mut rows = table(&["name", "group by", "arn"]);
                 for insight in &response.insights {
@@ -105,17 +133,34 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             region,
             arn,
             account,
+            aggregated,
         } => {
-            let response = context
-                .findings_client(&region)
-                .await?
-                .get_insight_results(pb::GetInsightResultsRequest {
-                    insight_arn: arn.clone(),
-                    account_id: account,
-                })
-                .await
-                .with_context(|| format!("evaluating insight {arn}"))?
-                .into_inner();
+            let response = if aggregated {
+                let response = context
+                    .finding_aggregator_client()?
+                    .get_insight_results(aggregator_pb::GetInsightResultsRequest {
+                        region: region.clone(),
+                        account_id: account,
+                        insight_arn: arn.clone(),
+                    })
+                    .await
+                    .with_context(|| format!("evaluating insight {arn} over aggregated findings"))?
+                    .into_inner();
+                pb::GetInsightResultsResponse {
+                    insight_results: response.insight_results,
+                }
+            } else {
+                context
+                    .findings_client(&region)
+                    .await?
+                    .get_insight_results(pb::GetInsightResultsRequest {
+                        insight_arn: arn.clone(),
+                        account_id: account,
+                    })
+                    .await
+                    .with_context(|| format!("evaluating insight {arn}"))?
+                    .into_inner()
+            };
             output.message(&response, |response| {
                 let results = response.insight_results.clone().unwrap_or_default();
                 let mut rows = table(&[results.group_by_attribute.as_str(), "findings"]);

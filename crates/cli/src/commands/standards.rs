@@ -3,7 +3,7 @@
 //! name the account with `--account`.
 
 use anyhow::Context as _;
-use tributary_proto::collector::v1 as pb;
+use tributary_proto::{aggregator::v1 as aggregator_pb, collector::v1 as pb};
 
 use crate::{
     context::Context,
@@ -62,6 +62,9 @@ pub enum Command {
         /// The account; operator and service keys must name it.
         #[arg(long, default_value = "")]
         account: String,
+        /// Scores across the aggregated set of the home region --region.
+        #[arg(long)]
+        aggregated: bool,
     },
 }
 
@@ -157,21 +160,47 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 subscriptions_table(&response.standards_subscriptions, "")
             })
         }
-        Command::Scores { region, account } => scores(context, &region, &account).await,
+        Command::Scores {
+            region,
+            account,
+            aggregated,
+        } => scores(context, &region, &account, aggregated).await,
     }
 }
 
-/// Prints an account's security scores.
-pub async fn scores(context: &Context, region: &str, account: &str) -> anyhow::Result<()> {
-    let response = context
-        .findings_client(region)
-        .await?
-        .get_security_scores(pb::GetSecurityScoresRequest {
-            account_id: account.to_string(),
-        })
-        .await
-        .with_context(|| format!("computing security scores in {region}"))?
-        .into_inner();
+/// Prints an account's security scores, in one region or across a finding aggregator's set.
+pub async fn scores(
+    context: &Context,
+    region: &str,
+    account: &str,
+    aggregated: bool,
+) -> anyhow::Result<()> {
+    let response = if aggregated {
+        let response = context
+            .finding_aggregator_client()?
+            .get_security_scores(aggregator_pb::GetSecurityScoresRequest {
+                region: region.to_string(),
+                account_id: account.to_string(),
+            })
+            .await
+            .with_context(|| format!("computing aggregated security scores in {region}"))?
+            .into_inner();
+        pb::GetSecurityScoresResponse {
+            standards: response.standards,
+            overall_score: response.overall_score,
+            pooled_score: response.pooled_score,
+        }
+    } else {
+        context
+            .findings_client(region)
+            .await?
+            .get_security_scores(pb::GetSecurityScoresRequest {
+                account_id: account.to_string(),
+            })
+            .await
+            .with_context(|| format!("computing security scores in {region}"))?
+            .into_inner()
+    };
     context.output().message(&response, |response| {
         let score = |score: Option<i32>| score.map_or_else(|| "-".to_string(), |score| format!("{score}%"));
         let mut rows = table(&["standard", "score", "passed", "failed", "unknown", "no data", "disabled"]);

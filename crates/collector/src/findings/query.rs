@@ -58,12 +58,9 @@ pub(crate) fn now_micros() -> i64 {
 /// `change_tx`, and keeps the statuses of the controls it counts for (appending their change
 /// records). Every write of a finding row calls this in the same transaction.
 pub async fn index_finding(change_tx: &mut ChangeTx, finding: &pb::Finding) -> Result<()> {
-    let change = tributary_securityhub::index::write(
-        change_tx.tx(),
-        &TABLES,
-        &FindingIndex::of(finding),
-    )
-    .await?;
+    let change =
+        tributary_securityhub::index::write(change_tx.tx(), &TABLES, &FindingIndex::of(finding))
+            .await?;
     crate::controls::finding_changed(change_tx, change).await
 }
 
@@ -84,6 +81,7 @@ impl Findings {
     ) -> Result<(Vec<pb::Finding>, String)> {
         let limit = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let filters = Filters::parse(&request.filters.unwrap_or_default(), "filters")?;
+        self.access.require_hub(caller).await?;
         let sort = Sort::parse(&request.sort_criteria)?;
         let accounts = search_scope(&self.access, caller, &filters).await?;
         let query = FindingQuery {

@@ -126,17 +126,19 @@ pub(super) async fn get_security_scores(
         standards: scores
             .standards
             .into_iter()
-            .map(|(subscription_arn, standard, standards_arn, tally)| pb::StandardScore {
-                standards_arn,
-                standards_subscription_arn: subscription_arn,
-                name: standard.name.to_string(),
-                score: percent(tally.score()),
-                passed_controls: count(tally.passed),
-                failed_controls: count(tally.failed),
-                unknown_controls: count(tally.unknown),
-                no_data_controls: count(tally.no_data),
-                disabled_controls: count(tally.disabled),
-            })
+            .map(
+                |(subscription_arn, standard, standards_arn, tally)| pb::StandardScore {
+                    standards_arn,
+                    standards_subscription_arn: subscription_arn,
+                    name: standard.name.to_string(),
+                    score: percent(tally.score()),
+                    passed_controls: count(tally.passed),
+                    failed_controls: count(tally.failed),
+                    unknown_controls: count(tally.unknown),
+                    no_data_controls: count(tally.no_data),
+                    disabled_controls: count(tally.disabled),
+                },
+            )
             .collect(),
         overall_score: percent(scores.overall),
         pooled_score: percent(scores.pooled),

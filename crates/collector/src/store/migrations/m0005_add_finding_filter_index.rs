@@ -5,7 +5,9 @@ use sea_orm::DatabaseBackend;
 use sea_orm_migration::prelude::*;
 use tributary_securityhub::{
     index::rebuild,
-    schema::{add_attribute_columns, attribute_column_names, create_index_tables, drop_index_tables},
+    schema::{
+        add_attribute_columns, attribute_column_names, create_index_tables, drop_index_tables,
+    },
 };
 
 use crate::findings::query::TABLES;

@@ -31,7 +31,11 @@ impl MigrationTrait for CreateInsights {
             .create_table(
                 Table::create()
                     .table(Insights::Table)
-                    .col(ColumnDef::new(Insights::AccountId).string_len(12).not_null())
+                    .col(
+                        ColumnDef::new(Insights::AccountId)
+                            .string_len(12)
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(Insights::InsightArn)
                             .string_len(256)

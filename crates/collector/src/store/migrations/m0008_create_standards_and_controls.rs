@@ -143,10 +143,26 @@ impl MigrationTrait for CreateStandardsAndControls {
                             .text()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(ControlStatus::Passed).big_integer().not_null())
-                    .col(ColumnDef::new(ControlStatus::Failed).big_integer().not_null())
-                    .col(ColumnDef::new(ControlStatus::Unknown).big_integer().not_null())
-                    .col(ColumnDef::new(ControlStatus::Status).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(ControlStatus::Passed)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ControlStatus::Failed)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ControlStatus::Unknown)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ControlStatus::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(ControlStatus::EnabledStandards)
                             .text()
@@ -158,7 +174,11 @@ impl MigrationTrait for CreateStandardsAndControls {
                             .not_null(),
                     )
                     .col(ColumnDef::new(ControlStatus::Seq).big_integer().not_null())
-                    .col(ColumnDef::new(ControlStatus::Version).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(ControlStatus::Version)
+                            .string_len(64)
+                            .not_null(),
+                    )
                     .primary_key(
                         Index::create()
                             .col(ControlStatus::AccountId)
