@@ -85,7 +85,12 @@ async fn cli_json(cluster: &TestCluster, key: &str, state: &Path, args: &[&str])
 async fn context(cluster: &TestCluster, key: &str, state: &Path) -> Context {
     let collectors: BTreeMap<String, String> = [HOME, OTHER]
         .into_iter()
-        .map(|region| (region.to_string(), cluster.collector_address(region).to_string()))
+        .map(|region| {
+            (
+                region.to_string(),
+                cluster.collector_address(region).to_string(),
+            )
+        })
         .collect();
     let args = ConnectionArgs::explicit(
         &cluster.membership_address().to_string(),
@@ -142,7 +147,12 @@ async fn imports_of_arrays_and_ndjson_count_failures_and_store_the_rest() {
         .await
         .unwrap();
     assert_eq!(
-        (summary.total, summary.imported, summary.failed, summary.requests),
+        (
+            summary.total,
+            summary.imported,
+            summary.failed,
+            summary.requests
+        ),
         (150, 150, 0, 2)
     );
     assert_eq!(summary.ignored_fields.get("Network"), Some(&150));
@@ -192,7 +202,10 @@ async fn imports_of_arrays_and_ndjson_count_failures_and_store_the_rest() {
     let mut ids: Vec<&str> = stored.iter().map(|finding| finding.id.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, vec!["ndjson-1", "ndjson-2", "ndjson-3"]);
-    let critical = stored.iter().find(|finding| finding.id == "ndjson-1").unwrap();
+    let critical = stored
+        .iter()
+        .find(|finding| finding.id == "ndjson-1")
+        .unwrap();
     assert_eq!(
         critical.severity.as_ref().unwrap().label,
         collector_pb::SeverityLabel::Critical as i32
@@ -204,23 +217,36 @@ async fn imports_of_arrays_and_ndjson_count_failures_and_store_the_rest() {
         &cluster,
         &key,
         state.path(),
-        &["findings", "import", ndjson_file.to_str().unwrap(), "--region", HOME, "-o", "json"],
+        &[
+            "findings",
+            "import",
+            ndjson_file.to_str().unwrap(),
+            "--region",
+            HOME,
+            "-o",
+            "json",
+        ],
     )
     .await;
     let printed: Value = serde_json::from_str(&printed).unwrap();
     assert_eq!(printed["imported"], 3);
     assert_eq!(printed["failed"], 2);
     assert_eq!(printed["ignoredFields"]["Network"], 4);
-    assert!(
-        format!("{:#}", outcome.unwrap_err()).contains("2 of 5 findings were not imported")
-    );
+    assert!(format!("{:#}", outcome.unwrap_err()).contains("2 of 5 findings were not imported"));
 
     // `findings get` with a filter flag, as JSON.
     let listed = cli_json(
         &cluster,
         &key,
         state.path(),
-        &["findings", "get", "--region", HOME, "--severity", "critical"],
+        &[
+            "findings",
+            "get",
+            "--region",
+            HOME,
+            "--severity",
+            "critical",
+        ],
     )
     .await;
     let listed_ids: Vec<&str> = listed["findings"]
@@ -249,20 +275,42 @@ async fn area_commands_round_trip_with_json_output() {
         .collect();
     assert_eq!(names, vec![OTHER, HOME]);
 
-    cli(&cluster, &operator, dir, &["accounts", "create", ACCOUNT, "--name", "security"]).await;
-    cli(&cluster, &operator, dir, &["accounts", "create", "222222222222", "--name", "workload"]).await;
+    cli(
+        &cluster,
+        &operator,
+        dir,
+        &["accounts", "create", ACCOUNT, "--name", "security"],
+    )
+    .await;
+    cli(
+        &cluster,
+        &operator,
+        dir,
+        &["accounts", "create", "222222222222", "--name", "workload"],
+    )
+    .await;
     let described = cli_json(&cluster, &operator, dir, &["accounts", "describe", ACCOUNT]).await;
     assert_eq!(described["account"]["name"], "security");
     assert_eq!(described["account"]["status"], "ACCOUNT_STATUS_ACTIVE");
     let table = cli(&cluster, &operator, dir, &["accounts", "list"]).await;
-    assert!(table.contains("222222222222") && table.contains("workload"), "{table}");
+    assert!(
+        table.contains("222222222222") && table.contains("workload"),
+        "{table}"
+    );
 
     // A key for the workload account, then who it is.
     let created = cli_json(
         &cluster,
         &operator,
         dir,
-        &["keys", "create", "--name", "workload key", "--account", "222222222222"],
+        &[
+            "keys",
+            "create",
+            "--name",
+            "workload key",
+            "--account",
+            "222222222222",
+        ],
     )
     .await;
     let workload_key = created["secret"].as_str().unwrap().to_string();
@@ -299,8 +347,14 @@ async fn area_commands_round_trip_with_json_output() {
         &workload_key,
         dir,
         &[
-            "authorizations", "put", "--region", OTHER, "--authorized-account", ACCOUNT,
-            "--authorized-region", HOME,
+            "authorizations",
+            "put",
+            "--region",
+            OTHER,
+            "--authorized-account",
+            ACCOUNT,
+            "--authorized-region",
+            HOME,
         ],
     )
     .await;
@@ -322,8 +376,15 @@ async fn area_commands_round_trip_with_json_output() {
         &security_key,
         dir,
         &[
-            "config-aggregators", "put", "--name", "all", "--region", HOME, "--accounts",
-            "111111111111,222222222222", "--all-regions",
+            "config-aggregators",
+            "put",
+            "--name",
+            "all",
+            "--region",
+            HOME,
+            "--accounts",
+            "111111111111,222222222222",
+            "--all-regions",
         ],
     )
     .await;
@@ -331,7 +392,14 @@ async fn area_commands_round_trip_with_json_output() {
         &cluster,
         &security_key,
         dir,
-        &["config-aggregators", "describe", "--name", "all", "--region", HOME],
+        &[
+            "config-aggregators",
+            "describe",
+            "--name",
+            "all",
+            "--region",
+            HOME,
+        ],
     )
     .await;
     let aggregator = &aggregators["configurationAggregators"][0];
@@ -346,15 +414,58 @@ async fn area_commands_round_trip_with_json_output() {
         &cluster,
         &security_key,
         dir,
-        &["finding-aggregators", "create", "--region", HOME, "--mode", "all-regions"],
+        &[
+            "finding-aggregators",
+            "create",
+            "--region",
+            HOME,
+            "--mode",
+            "all-regions",
+        ],
     )
     .await;
-    let arn = created["findingAggregatorArn"].as_str().unwrap().to_string();
-    assert_eq!(created["regionLinkingMode"], "REGION_LINKING_MODE_ALL_REGIONS");
-    let listed = cli_json(&cluster, &security_key, dir, &["finding-aggregators", "list"]).await;
-    assert_eq!(listed["findingAggregators"][0]["findingAggregatorArn"], arn.as_str());
+    let arn = created["findingAggregatorArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        created["regionLinkingMode"],
+        "REGION_LINKING_MODE_ALL_REGIONS"
+    );
+    let listed = cli_json(
+        &cluster,
+        &security_key,
+        dir,
+        &["finding-aggregators", "list"],
+    )
+    .await;
+    assert_eq!(
+        listed["findingAggregators"][0]["findingAggregatorArn"],
+        arn.as_str()
+    );
 
-    // Standards and scores of the security account, which enabled the default standards.
+    // Standards: the catalogue, enabling one, and the account's scores.
+    let catalogue = cli_json(
+        &cluster,
+        &security_key,
+        dir,
+        &["standards", "list", "--region", HOME],
+    )
+    .await;
+    let foundational = catalogue["standards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|standard| standard["standardsArn"].as_str().unwrap().to_string())
+        .find(|arn| arn.contains("aws-foundational-security-best-practices"))
+        .unwrap();
+    cli(
+        &cluster,
+        &security_key,
+        dir,
+        &["standards", "enable", "--region", HOME, &foundational],
+    )
+    .await;
     let enabled = cli_json(
         &cluster,
         &security_key,
@@ -362,8 +473,17 @@ async fn area_commands_round_trip_with_json_output() {
         &["standards", "enabled", "--region", HOME],
     )
     .await;
-    assert!(!enabled["standardsSubscriptions"].as_array().unwrap().is_empty());
-    let table = cli(&cluster, &security_key, dir, &["standards", "scores", "--region", HOME]).await;
+    assert_eq!(
+        enabled["standardsSubscriptions"][0]["standardsArn"],
+        foundational.as_str()
+    );
+    let table = cli(
+        &cluster,
+        &security_key,
+        dir,
+        &["standards", "scores", "--region", HOME],
+    )
+    .await;
     assert!(table.contains("overall score"), "{table}");
     cluster.shutdown().await;
 }
@@ -382,7 +502,10 @@ async fn failures_name_the_grpc_code_the_reason_and_the_fields() {
     )
     .await;
     let described = errors::describe(&outcome.unwrap_err());
-    assert!(described.starts_with("creating account 12345: INVALID_ARGUMENT "), "{described}");
+    assert!(
+        described.starts_with("creating account 12345: INVALID_ARGUMENT "),
+        "{described}"
+    );
     assert!(described.contains("\n  account_id: "), "{described}");
 
     let (_, outcome) = cli_outcome(
@@ -406,14 +529,23 @@ async fn failures_name_the_grpc_code_the_reason_and_the_fields() {
     )
     .await;
     let error = outcome.unwrap_err();
-    assert_eq!(errors::status_of(&error).unwrap().code(), tonic::Code::NotFound);
+    assert_eq!(
+        errors::status_of(&error).unwrap().code(),
+        tonic::Code::NotFound
+    );
     assert!(
         errors::describe(&error).contains("NOT_FOUND AccountNotFoundException"),
         "{}",
         errors::describe(&error)
     );
 
-    let (_, outcome) = cli_outcome(&cluster, "trb_not_a_key", state.path(), &["regions", "list"]).await;
+    let (_, outcome) = cli_outcome(
+        &cluster,
+        "trb_not_a_key",
+        state.path(),
+        &["regions", "list"],
+    )
+    .await;
     assert!(
         errors::describe(&outcome.unwrap_err()).contains("UNAUTHENTICATED"),
         "an unknown key is reported as such"
@@ -439,7 +571,11 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
     assert_eq!(seeded.accounts, 4);
     assert_eq!(seeded.regions, vec![HOME.to_string(), OTHER.to_string()]);
     assert_eq!(seeded.findings.failed, 0, "{}", seeded.findings.to_text());
-    assert!(seeded.findings.imported >= 24, "{}", seeded.findings.to_text());
+    assert!(
+        seeded.findings.imported >= 24,
+        "{}",
+        seeded.findings.to_text()
+    );
     assert!(
         seeded.aggregated_resources >= seeded.regional_configuration_items as i64,
         "{} of {} resources aggregated",
@@ -453,8 +589,16 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
         &operator,
         dir,
         &[
-            "config-aggregators", "resource-counts", "--name", demo::ORGANIZATION_AGGREGATOR,
-            "--region", HOME, "--owner", &security, "--group-by", "resource-type",
+            "config-aggregators",
+            "resource-counts",
+            "--name",
+            demo::ORGANIZATION_AGGREGATOR,
+            "--region",
+            HOME,
+            "--owner",
+            &security,
+            "--group-by",
+            "resource-type",
         ],
     )
     .await;
@@ -464,7 +608,11 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
         .iter()
         .map(|group| group["groupName"].as_str().unwrap())
         .collect();
-    for resource_type in ["AWS::EC2::Instance", "AWS::EC2::SecurityGroup", "AWS::S3::Bucket"] {
+    for resource_type in [
+        "AWS::EC2::Instance",
+        "AWS::EC2::SecurityGroup",
+        "AWS::S3::Bucket",
+    ] {
         assert!(groups.contains(&resource_type), "{groups:?}");
     }
 
@@ -481,29 +629,42 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
     .await;
     assert_eq!(selected["results"].as_array().unwrap().len(), 4);
 
-    let compliance = eventually("rule compliance is aggregated", Duration::from_secs(60), || {
-        let cluster = &cluster;
-        let operator = operator.clone();
-        let security = security.clone();
-        async move {
-            let (printed, outcome) = cli_outcome(
-                cluster,
-                &operator,
-                dir,
-                &[
-                    "config-aggregators", "compliance", "--name", demo::ORGANIZATION_AGGREGATOR,
-                    "--region", HOME, "--owner", &security, "-o", "json",
-                ],
-            )
-            .await;
-            outcome.map_err(|error| errors::describe(&error))?;
-            let value: Value = serde_json::from_str(&printed).map_err(|error| error.to_string())?;
-            let rows = value["aggregateComplianceByConfigRules"]
-                .as_array()
-                .map_or(0, Vec::len);
-            if rows > 0 { Ok(rows) } else { Err(printed) }
-        }
-    })
+    let compliance = eventually(
+        "rule compliance is aggregated",
+        Duration::from_secs(60),
+        || {
+            let cluster = &cluster;
+            let operator = operator.clone();
+            let security = security.clone();
+            async move {
+                let (printed, outcome) = cli_outcome(
+                    cluster,
+                    &operator,
+                    dir,
+                    &[
+                        "config-aggregators",
+                        "compliance",
+                        "--name",
+                        demo::ORGANIZATION_AGGREGATOR,
+                        "--region",
+                        HOME,
+                        "--owner",
+                        &security,
+                        "-o",
+                        "json",
+                    ],
+                )
+                .await;
+                outcome.map_err(|error| errors::describe(&error))?;
+                let value: Value =
+                    serde_json::from_str(&printed).map_err(|error| error.to_string())?;
+                let rows = value["aggregateComplianceByConfigRules"]
+                    .as_array()
+                    .map_or(0, Vec::len);
+                if rows > 0 { Ok(rows) } else { Err(printed) }
+            }
+        },
+    )
     .await;
     assert!(compliance >= 4);
 
@@ -511,12 +672,23 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
         &cluster,
         &operator,
         dir,
-        &["--as-account", &security, "findings", "get", "--region", OTHER, "--all"],
+        &[
+            "--as-account",
+            &security,
+            "findings",
+            "get",
+            "--region",
+            OTHER,
+            "--all",
+        ],
     )
     .await;
     let own = findings["findings"].as_array().unwrap();
     assert!(!own.is_empty());
-    assert!(own.iter().all(|finding| finding["awsAccountId"] == security.as_str()));
+    assert!(
+        own.iter()
+            .all(|finding| finding["awsAccountId"] == security.as_str())
+    );
 
     let insights = cli_json(
         &cluster,
@@ -538,7 +710,15 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
         &cluster,
         &operator,
         dir,
-        &["insights", "results", "--region", HOME, &by_product, "--account", &security],
+        &[
+            "insights",
+            "results",
+            "--region",
+            HOME,
+            &by_product,
+            "--account",
+            &security,
+        ],
     )
     .await;
     assert!(
@@ -562,13 +742,19 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
         .map(|cursor| cursor["region"].as_str().unwrap())
         .collect();
     assert_eq!(replicated, vec![OTHER, HOME]);
-    assert!(status["collectors"][HOME]["changeLogHead"].as_u64().unwrap() > 0);
     assert!(
-        !status["configAggregators"][demo::ORGANIZATION_AGGREGATOR]["aggregatedSourceStatusList"]
-            .as_array()
+        status["collectors"][HOME]["changeLogHead"]
+            .as_u64()
             .unwrap()
-            .is_empty()
+            > 0
     );
+    let workload_sources =
+        status["configAggregators"][demo::WORKLOADS_AGGREGATOR]["aggregatedSourceStatusList"]
+            .as_array()
+            .unwrap();
+    // One row per listed production account and region.
+    assert_eq!(workload_sources.len(), 2 * 2, "{workload_sources:?}");
+    assert!(status["configAggregators"][demo::ORGANIZATION_AGGREGATOR].is_object());
 
     // A second run keeps what exists and changes no count.
     let again = demo::seed(&context, &args).await.unwrap();

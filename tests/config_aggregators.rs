@@ -153,7 +153,10 @@ async fn aggregators_are_put_described_replaced_and_deleted(backend: Backend) {
     assert_eq!(source.aws_regions, [OTHER, HOME]);
     assert!(!source.all_aws_regions);
     assert!(created.organization_aggregation_source.is_none());
-    assert_eq!(describe(&mut client, &[]).await.unwrap(), [created.clone()]);
+    assert_eq!(
+        describe(&mut client, &[]).await.unwrap(),
+        std::slice::from_ref(&created)
+    );
 
     // A replace swaps the whole definition; ARN, creation time and tags stay.
     let mut replace = accounts_request("audit", &[SOURCE], &[]);

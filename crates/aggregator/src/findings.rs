@@ -187,3 +187,6 @@ pub(crate) async fn delete_copy(connection: &impl ConnectionTrait, key: &[String
 pub(crate) fn now_micros() -> i64 {
     tributary_runtime::time::now().timestamp_micros()
 }
+
+#[cfg(test)]
+mod tests;

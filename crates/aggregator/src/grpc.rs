@@ -2,6 +2,7 @@
 
 mod config_aggregators;
 mod finding_aggregators;
+mod findings;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::info::AggregatorInfo;
 
 pub use config_aggregators::GrpcConfigAggregators;
 pub use finding_aggregators::GrpcFindingAggregators;
+pub use findings::GrpcAggregatedFindings;
 
 /// `AggregatorService`.
 pub struct GrpcAggregator {

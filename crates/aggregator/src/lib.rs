@@ -6,6 +6,7 @@ pub mod config;
 pub mod config_aggregators;
 pub mod error;
 pub mod finding_aggregators;
+pub mod findings;
 pub mod grpc;
 pub mod info;
 pub mod query;
@@ -34,6 +35,11 @@ pub async fn serve(
     let authenticator = tributary_runtime::auth::membership_authenticator(&config.membership)?;
     let (db, page_tokens) = tributary_runtime::db::open::<store::Migrator>(&config.server).await?;
     let replication = replication::Replication::start(db.clone(), &config, &shutdown);
+    // Home-region finding updates wait in the outbox until their origin region acknowledges them.
+    let outbox = findings::outbox::OutboxHandle::default();
+    let pusher = findings::outbox::Pusher::start(db.clone(), &config, &outbox, &shutdown);
+    let aggregated_findings =
+        findings::AggregatedFindings::new(db.clone(), page_tokens.clone(), outbox);
     let info = Arc::new(info::AggregatorInfo::new(db.clone()));
     let directory = Arc::new(config_aggregators::MembershipDirectory::new(
         &config.membership,
@@ -82,12 +88,16 @@ pub async fn serve(
         )
         .with(
             pb::finding_aggregator_service_server::FindingAggregatorServiceServer::new(
-                grpc::GrpcFindingAggregators::new(finding_aggregators),
+                grpc::GrpcFindingAggregators::new(
+                    finding_aggregators,
+                    grpc::GrpcAggregatedFindings::new(aggregated_findings),
+                ),
             ),
         );
     let parts = ServerParts::new("aggregator", services, authenticator, &config.server);
     let served = tributary_runtime::server::serve(listener, parts, shutdown).await;
     replication.stop().await;
+    pusher.stop().await;
     served?;
     db.close().await?;
     Ok(())

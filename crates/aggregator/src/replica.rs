@@ -36,12 +36,16 @@ pub enum Outcome {
 }
 
 /// The change kinds [`apply`] stores.
-pub const REPLICATED_KINDS: [pb::ChangeKind; 5] = [
+pub const REPLICATED_KINDS: [pb::ChangeKind; 8] = [
     pb::ChangeKind::ConfigurationItem,
     pb::ChangeKind::ConfigurationRecorder,
     pb::ChangeKind::ConfigRule,
     pb::ChangeKind::Evaluation,
     pb::ChangeKind::ConformancePack,
+    // Stored by `crate::findings::apply`.
+    pb::ChangeKind::Finding,
+    pb::ChangeKind::ControlStatus,
+    pb::ChangeKind::Insight,
 ];
 
 /// Applies `record` from `region`'s change log through `connection` (normally a transaction
@@ -96,8 +100,12 @@ pub async fn apply(
         (Ok(pb::ChangeKind::ConformancePack), Some(Payload::ConformancePack(pack))) => {
             upsert_pack(connection, &key, pack).await?
         }
-        // Findings and kinds added later are stored by their own appliers; a replica that does
-        // not store a kind skips it rather than failing the batch.
+        // Findings, control statuses and insights go to the aggregated findings store.
+        (Ok(kind), _) if crate::findings::apply::KINDS.contains(&kind) => {
+            return crate::findings::apply::apply(connection, region, record).await;
+        }
+        // Kinds added later are stored by their own appliers; a replica that does not store a
+        // kind skips it rather than failing the batch.
         (Ok(kind), _) if !REPLICATED_KINDS.contains(&kind) => return Ok(Outcome::Ignored),
         (Err(_), _) => return Ok(Outcome::Ignored),
         _ => return Err(corrupt(record, "the payload does not match the kind")),

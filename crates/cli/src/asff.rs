@@ -105,10 +105,8 @@ impl Reader {
                 "Compliance" => finding.compliance = Some(self.compliance(value, key)?),
                 "VerificationState" => {
                     finding.verification_state = enumeration(value, key, |name| {
-                        pb::VerificationState::from_str_name(&format!(
-                            "VERIFICATION_STATE_{name}"
-                        ))
-                        .map(|state| state as i32)
+                        pb::VerificationState::from_str_name(&format!("VERIFICATION_STATE_{name}"))
+                            .map(|state| state as i32)
                     })?;
                 }
                 "Workflow" => finding.workflow = Some(self.workflow(value, key)?),
@@ -164,7 +162,9 @@ impl Reader {
                     let mut recommendation = pb::FindingRecommendation::default();
                     for (key, value) in self.object(value, &field)? {
                         match key.as_str() {
-                            "Text" => recommendation.text = string(value, &format!("{field}.Text"))?,
+                            "Text" => {
+                                recommendation.text = string(value, &format!("{field}.Text"))?
+                            }
                             "Url" => recommendation.url = string(value, &format!("{field}.Url"))?,
                             other => self.ignore(&field, other),
                         }
@@ -382,7 +382,9 @@ fn timestamp(value: &Value, field: &str) -> Field<prost_types::Timestamp> {
             chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
                 .map(|time| time.and_utc())
         })
-        .map_err(|_| format!("{field} must be an ISO 8601 time such as 2024-05-01T12:00:00Z, not {text:?}"))?;
+        .map_err(|_| {
+            format!("{field} must be an ISO 8601 time such as 2024-05-01T12:00:00Z, not {text:?}")
+        })?;
     Ok(prost_types::Timestamp {
         seconds: parsed.timestamp(),
         nanos: i32::try_from(parsed.timestamp_subsec_nanos()).unwrap_or(0),
@@ -465,7 +467,10 @@ mod tests {
         );
         assert_eq!(finding.confidence, Some(80));
         let created = finding.created_at.expect("CreatedAt");
-        assert_eq!((created.seconds, created.nanos), (1_714_564_800, 123_000_000));
+        assert_eq!(
+            (created.seconds, created.nanos),
+            (1_714_564_800, 123_000_000)
+        );
         assert_eq!(finding.resources[0].tags["Stage"], "prod");
         let details = finding.resources[0].details.as_ref().expect("details");
         assert!(details.fields.contains_key("AwsEc2Instance"));
@@ -492,7 +497,11 @@ mod tests {
             error.id,
             "arn:aws:guardduty:us-east-1:111111111111:detector/d1/finding/f1"
         );
-        assert!(error.message.contains("Severity.Label"), "{}", error.message);
+        assert!(
+            error.message.contains("Severity.Label"),
+            "{}",
+            error.message
+        );
 
         let mut finding = guardduty();
         finding["UpdatedAt"] = json!("yesterday");

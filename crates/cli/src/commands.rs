@@ -140,3 +140,38 @@ where
         .unwrap_or_default();
     (printed, outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "tributary",
+            "--key",
+            "k",
+            "regions",
+            "list",
+            "-o",
+            "json",
+            "--collector",
+            "us-east-1=127.0.0.1:50061",
+        ])
+        .expect("the line parses");
+        assert_eq!(cli.connection.key.as_deref(), Some("k"));
+        assert_eq!(cli.connection.output, crate::output::Format::Json);
+        assert_eq!(cli.connection.collector, vec!["us-east-1=127.0.0.1:50061"]);
+        assert!(matches!(
+            cli.command,
+            Command::Regions(regions::Command::List { .. })
+        ));
+    }
+}

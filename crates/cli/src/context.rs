@@ -148,9 +148,14 @@ impl Context {
             .unwrap_or_default();
         for entry in &args.collector {
             let Some((region, endpoint)) = entry.split_once('=') else {
-                bail!("--collector takes REGION=URL, e.g. us-east-1=http://127.0.0.1:50061; got {entry:?}");
+                bail!(
+                    "--collector takes REGION=URL, e.g. us-east-1=http://127.0.0.1:50061; got {entry:?}"
+                );
             };
-            collectors.insert(region.trim().to_string(), normalise_endpoint(endpoint.trim()));
+            collectors.insert(
+                region.trim().to_string(),
+                normalise_endpoint(endpoint.trim()),
+            );
         }
         let shared = Shared {
             membership: args
@@ -173,10 +178,7 @@ impl Context {
             registered_collectors: tokio::sync::OnceCell::new(),
             keys_file_lock: tokio::sync::Mutex::new(()),
         };
-        let key = args
-            .key
-            .clone()
-            .or_else(|| shared.operator_key.clone());
+        let key = args.key.clone().or_else(|| shared.operator_key.clone());
         let context = Self {
             shared: Arc::new(shared),
             key,
@@ -272,7 +274,12 @@ impl Context {
         if !self.shared.collectors.is_empty() {
             return Ok(self.shared.collectors.keys().cloned().collect());
         }
-        Ok(self.registered_collectors().await?.keys().cloned().collect())
+        Ok(self
+            .registered_collectors()
+            .await?
+            .keys()
+            .cloned()
+            .collect())
     }
 
     async fn registered_collectors(&self) -> anyhow::Result<&BTreeMap<String, String>> {
@@ -372,26 +379,29 @@ impl Context {
     pub fn region_client(
         &self,
     ) -> anyhow::Result<membership_pb::region_service_client::RegionServiceClient<Authed>> {
-        Ok(membership_pb::region_service_client::RegionServiceClient::new(
-            self.authed(&self.membership_endpoint()?)?,
-        ))
+        Ok(
+            membership_pb::region_service_client::RegionServiceClient::new(
+                self.authed(&self.membership_endpoint()?)?,
+            ),
+        )
     }
 
     /// Membership's `AccessService`.
     pub fn access_client(
         &self,
     ) -> anyhow::Result<membership_pb::access_service_client::AccessServiceClient<Authed>> {
-        Ok(membership_pb::access_service_client::AccessServiceClient::new(
-            self.authed(&self.membership_endpoint()?)?,
-        ))
+        Ok(
+            membership_pb::access_service_client::AccessServiceClient::new(
+                self.authed(&self.membership_endpoint()?)?,
+            ),
+        )
     }
 
     /// Membership's `OrganizationService`.
     pub fn organization_client(
         &self,
-    ) -> anyhow::Result<
-        membership_pb::organization_service_client::OrganizationServiceClient<Authed>,
-    > {
+    ) -> anyhow::Result<membership_pb::organization_service_client::OrganizationServiceClient<Authed>>
+    {
         Ok(
             membership_pb::organization_service_client::OrganizationServiceClient::new(
                 self.authed(&self.membership_endpoint()?)?,
@@ -419,7 +429,7 @@ impl Context {
         membership_pb::aggregation_authorization_service_client::AggregationAuthorizationServiceClient<
             Authed,
         >,
-    > {
+    >{
         Ok(
             membership_pb::aggregation_authorization_service_client::AggregationAuthorizationServiceClient::new(
                 self.authed(&self.membership_endpoint()?)?,
@@ -483,9 +493,8 @@ impl Context {
     pub async fn findings_client(
         &self,
         region: &str,
-    ) -> anyhow::Result<
-        collector_pb::security_hub_service_client::SecurityHubServiceClient<Authed>,
-    > {
+    ) -> anyhow::Result<collector_pb::security_hub_service_client::SecurityHubServiceClient<Authed>>
+    {
         Ok(
             collector_pb::security_hub_service_client::SecurityHubServiceClient::new(
                 self.authed(&self.collector_endpoint(region).await?)?,

@@ -47,6 +47,10 @@ pub fn describe_status(status: &Status) -> String {
         text.push_str(": ");
         text.push_str(status.message());
     }
+    if status.code() == Code::Unavailable && reason(status).is_none() {
+        // No service answered at all: the usual cause is that nothing runs there.
+        text.push_str(" (is the service running? `tributary up` starts everything locally)");
+    }
     if let Some(bad_request) = status.get_details_bad_request() {
         for violation in bad_request.field_violations {
             text.push_str(&format!(
@@ -74,7 +78,9 @@ pub fn describe(error: &anyhow::Error) -> String {
 
 /// The `Status` behind an error, if a call failed.
 pub fn status_of(error: &anyhow::Error) -> Option<&Status> {
-    error.chain().find_map(|cause| cause.downcast_ref::<Status>())
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Status>())
 }
 
 #[cfg(test)]

@@ -471,7 +471,7 @@ pub(crate) async fn store(
     )
     .exec_without_returning(change_tx.tx())
     .await?;
-    query::index_finding(change_tx, finding).await?;
+    query::index_finding(change_tx, finding, previous).await?;
     history::record(
         change_tx.tx(),
         finding,

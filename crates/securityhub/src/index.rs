@@ -422,13 +422,37 @@ async fn delete_values(
 
 /// Stores `index` for a finding whose row (key and payload) the caller has just written in the
 /// same transaction: sets the attribute columns, replaces the finding-values rows, and reports
-/// how the finding's control contribution changed.
+/// how the finding's control contribution changed (read from the stored row first).
 pub async fn write(
     connection: &impl ConnectionTrait,
     tables: &Tables,
     index: &FindingIndex,
 ) -> Result<ControlChange, DbErr> {
     let before = stored_contribution(connection, tables, &index.key).await?;
+    store(connection, tables, index, before, true).await
+}
+
+/// Like [`write`], for a caller that holds the index of the finding as stored before this write
+/// (`previous`; `None` for a new finding): nothing is read, and the finding-values rows are
+/// rewritten only when they change.
+pub async fn write_over(
+    connection: &impl ConnectionTrait,
+    tables: &Tables,
+    index: &FindingIndex,
+    previous: Option<&FindingIndex>,
+) -> Result<ControlChange, DbErr> {
+    let before = previous.and_then(|previous| previous.control.clone());
+    let values_changed = previous.is_none_or(|previous| previous.values != index.values);
+    store(connection, tables, index, before, values_changed).await
+}
+
+async fn store(
+    connection: &impl ConnectionTrait,
+    tables: &Tables,
+    index: &FindingIndex,
+    before: ControlContribution,
+    values_changed: bool,
+) -> Result<ControlChange, DbErr> {
     let update = Query::update()
         .table(tables.findings)
         .values(
@@ -440,6 +464,13 @@ pub async fn write(
         .and_where(key_condition(tables, None, &index.key))
         .to_owned();
     connection.execute(&update).await?;
+    if !values_changed {
+        return Ok(ControlChange {
+            account_id: index.key[0].clone(),
+            before,
+            after: index.control.clone(),
+        });
+    }
     delete_values(connection, tables, &index.key).await?;
     for chunk in index.values.chunks(INSERT_CHUNK) {
         let mut insert = Query::insert()

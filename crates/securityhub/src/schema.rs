@@ -138,7 +138,8 @@ pub async fn create_index_tables(
                 .to_owned(),
         )
         .await?;
-    // One finding's rows: NOT EXISTS probes, group-by joins, replacement on update.
+    // One finding's rows: NOT EXISTS probes (which compare the heads too, so the planner prefers
+    // this index there), group-by joins, replacement on update.
     manager
         .create_index(
             Index::create()
@@ -148,6 +149,8 @@ pub async fn create_index_tables(
                 .col("product_arn")
                 .col("finding_id")
                 .col("attribute")
+                .col("key_head")
+                .col("value_head")
                 .to_owned(),
         )
         .await?;

@@ -137,7 +137,7 @@ async fn upsert_finding(
             if merge(&mut stored.versioned, &incoming).is_empty() {
                 return Ok(false);
             }
-            stored.seq = stored.seq.max(seq);
+            stored.seq = Ord::max(stored.seq, seq);
             stored
         }
     };

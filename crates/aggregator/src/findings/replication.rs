@@ -23,6 +23,7 @@ use sea_orm::{
 use super::{now_micros, viewers};
 use crate::{
     error::Result,
+    finding_aggregators::inputs::LinkingMode,
     store::{
         aggregated_finding_scopes as scopes, aggregator_entitlements as entitlements,
         finding_aggregator_linked_regions as progress, finding_aggregators,
@@ -325,19 +326,24 @@ pub async fn record_progress(
     else {
         return Ok(());
     };
-    let aggregators: HashMap<String, String> = finding_aggregators::Entity::find()
-        .filter(
-            finding_aggregators::Column::OwnerAccountId
-                .is_in(owners.iter().map(|(owner, _)| owner.clone())),
-        )
-        .all(connection)
-        .await?
-        .into_iter()
-        .map(|row| (row.owner_account_id, row.home_region))
-        .collect();
+    let aggregators: HashMap<String, finding_aggregators::Model> =
+        finding_aggregators::Entity::find()
+            .filter(
+                finding_aggregators::Column::OwnerAccountId
+                    .is_in(owners.iter().map(|(owner, _)| owner.clone())),
+            )
+            .all(connection)
+            .await?
+            .into_iter()
+            .map(|row| (row.owner_account_id.clone(), row))
+            .collect();
     for (owner, home_region) in owners {
-        // A deleted (or re-created elsewhere) aggregator's progress is gone with it.
-        if aggregators.get(&owner) != Some(&home_region) {
+        // The progress of a deleted aggregator, or of a region an update just unlinked, is gone
+        // with it (before the next reconcile stops the pair).
+        let still_linked = aggregators.get(&owner).is_some_and(|aggregator| {
+            aggregator.home_region == home_region && links(aggregator, region)
+        });
+        if !still_linked {
             continue;
         }
         progress::Entity::insert(progress::ActiveModel {
@@ -363,4 +369,23 @@ pub async fn record_progress(
     metrics::gauge!("tributary_finding_aggregation_lag_seconds", "region" => region.to_string())
         .set(lag_ms as f64 / 1000.0);
     Ok(())
+}
+
+/// Whether `aggregator`'s linking mode links `region` (an unreadable row links nothing).
+fn links(aggregator: &finding_aggregators::Model, region: &str) -> bool {
+    let listed: Vec<String> = serde_json::from_str(&aggregator.regions).unwrap_or_default();
+    LinkingMode::parse(&aggregator.region_linking_mode)
+        .is_some_and(|mode| mode.links(region, &listed))
+}
+
+/// The mirror keys of every finding aggregator: (owner, home region, [`MIRROR_NAME`]).
+pub async fn aggregator_keys(
+    connection: &impl ConnectionTrait,
+) -> Result<Vec<(String, String, String)>> {
+    Ok(finding_aggregators::Entity::find()
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(|row| (row.owner_account_id, row.home_region, MIRROR_NAME.to_string()))
+        .collect())
 }

@@ -16,12 +16,20 @@ use crate::finding_aggregators::{
 /// `FindingAggregatorService`.
 pub struct GrpcFindingAggregators {
     aggregators: Arc<FindingAggregators>,
+    /// The aggregated-findings RPCs (`grpc/findings.rs`).
+    findings: super::GrpcAggregatedFindings,
 }
 
 impl GrpcFindingAggregators {
-    /// Serves `aggregators`.
-    pub fn new(aggregators: Arc<FindingAggregators>) -> Self {
-        Self { aggregators }
+    /// Serves `aggregators` and, for the aggregated-findings RPCs, `findings`.
+    pub fn new(
+        aggregators: Arc<FindingAggregators>,
+        findings: super::GrpcAggregatedFindings,
+    ) -> Self {
+        Self {
+            aggregators,
+            findings,
+        }
     }
 }
 
@@ -117,6 +125,56 @@ impl pb::finding_aggregator_service_server::FindingAggregatorService for GrpcFin
                 .collect(),
             next_page_token: page.next_page_token,
         }))
+    }
+
+    // The aggregated-findings RPCs live in `grpc/findings.rs`.
+
+    #[instrument(skip_all)]
+    async fn get_findings(
+        &self,
+        request: Request<pb::GetFindingsRequest>,
+    ) -> Result<Response<pb::GetFindingsResponse>, Status> {
+        self.findings.get_findings(request).await
+    }
+
+    #[instrument(skip_all)]
+    async fn batch_update_findings(
+        &self,
+        request: Request<pb::BatchUpdateFindingsRequest>,
+    ) -> Result<Response<pb::BatchUpdateFindingsResponse>, Status> {
+        self.findings.batch_update_findings(request).await
+    }
+
+    #[instrument(skip_all)]
+    async fn get_insights(
+        &self,
+        request: Request<pb::GetInsightsRequest>,
+    ) -> Result<Response<pb::GetInsightsResponse>, Status> {
+        self.findings.get_insights(request).await
+    }
+
+    #[instrument(skip_all)]
+    async fn get_insight_results(
+        &self,
+        request: Request<pb::GetInsightResultsRequest>,
+    ) -> Result<Response<pb::GetInsightResultsResponse>, Status> {
+        self.findings.get_insight_results(request).await
+    }
+
+    #[instrument(skip_all)]
+    async fn batch_get_security_controls(
+        &self,
+        request: Request<pb::BatchGetSecurityControlsRequest>,
+    ) -> Result<Response<pb::BatchGetSecurityControlsResponse>, Status> {
+        self.findings.batch_get_security_controls(request).await
+    }
+
+    #[instrument(skip_all)]
+    async fn get_security_scores(
+        &self,
+        request: Request<pb::GetSecurityScoresRequest>,
+    ) -> Result<Response<pb::GetSecurityScoresResponse>, Status> {
+        self.findings.get_security_scores(request).await
     }
 }
 

@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 use super::{
     ast::{
         Aggregate, AggregateFunction, Comparison, Condition, DocumentRoot, Field, FieldType,
-        LikePattern, Literal, OrderKey, Predicate, Property, PropertyKind, Query,
-        RELATIONSHIP_FIELDS, SelectKind, Test,
+        LikePattern, Literal, OrderKey, Predicate, PropertyKind, Query, RELATIONSHIP_FIELDS,
+        SelectKind, Test,
     },
     parse::{integer_value, same_path, time_micros},
     sql::{Fragment, cat},
@@ -304,9 +304,9 @@ impl Compiler {
                         item.descending,
                     ));
                 }
-                PropertyKind::Document { .. } => {
+                PropertyKind::Document { root, path } => {
                     let alias = self.alias("o");
-                    from.push(&self.first_value_join(property, &alias, item.descending));
+                    from.push(&self.first_value_join(*root, path, &alias, item.descending));
                     sort.extend(self.json_sort(&alias, item.descending));
                 }
             }
@@ -415,9 +415,9 @@ impl Compiler {
                     group_columns += 1;
                     keys.push(KeyColumns::Field(*field));
                 }
-                PropertyKind::Document { .. } => {
+                PropertyKind::Document { root, path } => {
                     let alias = self.alias("g");
-                    from.push(&self.distinct_values_join(property, &alias));
+                    from.push(&self.distinct_values_join(*root, path, &alias));
                     let (rank, number, text) = self.joined_triple(&alias);
                     for (suffix, expression, column_type) in [
                         ("r", rank, ColumnType::Integer),
@@ -614,8 +614,8 @@ impl Compiler {
                     }
                 }
             }
-            PropertyKind::Document { .. } => {
-                let source = self.source(property);
+            PropertyKind::Document { root, path } => {
+                let source = self.source(*root, path);
                 let count_values = self.per_item(&source, "COUNT(*)", false);
                 let count_numbers = self.per_item(&source, "COUNT(*)", true);
                 let number = self.number_of(&source.element);
@@ -715,8 +715,8 @@ impl Compiler {
     fn predicate(&mut self, predicate: &Predicate) -> Fragment {
         match &predicate.property.kind {
             PropertyKind::Field(field) => self.field_test(*field, &predicate.test),
-            PropertyKind::Document { .. } => {
-                let source = self.source(&predicate.property);
+            PropertyKind::Document { root, path } => {
+                let source = self.source(*root, path);
                 let mut conditions = source.conditions.clone();
                 conditions.push(self.element_test(&source.element, &predicate.test));
                 cat(&[
@@ -823,13 +823,11 @@ impl Compiler {
 
     // ----- JSON sources -----
 
-    fn source(&mut self, property: &Property) -> Source {
-        let PropertyKind::Document { root, path } = &property.kind else {
-            unreachable!("sources are built for document properties only");
-        };
+    /// The values of `root.path` for one item.
+    fn source(&mut self, root: DocumentRoot, path: &[String]) -> Source {
         match root {
             DocumentRoot::Configuration | DocumentRoot::SupplementaryConfiguration => {
-                self.path_source(*root, path)
+                self.path_source(root, path)
             }
             DocumentRoot::Tags => self.tags_source(path.first().map(String::as_str)),
             DocumentRoot::Relationships => {
@@ -1031,8 +1029,13 @@ impl Compiler {
 
     /// `LEFT JOIN` of the distinct values of a property as (rank, number, text) triples: one row
     /// per value, or one row of NULLs when the item has none.
-    fn distinct_values_join(&mut self, property: &Property, alias: &str) -> Fragment {
-        let source = self.source(property);
+    fn distinct_values_join(
+        &mut self,
+        root: DocumentRoot,
+        path: &[String],
+        alias: &str,
+    ) -> Fragment {
+        let source = self.source(root, path);
         let (rank, number, text) = self.triple(&source.element, 9);
         let mut conditions = source.conditions.clone();
         conditions.push(self.is_value(&source.element));
@@ -1060,8 +1063,14 @@ impl Compiler {
     }
 
     /// `LEFT JOIN` of the smallest (or, descending, largest) value of a property as a triple.
-    fn first_value_join(&mut self, property: &Property, alias: &str, descending: bool) -> Fragment {
-        let source = self.source(property);
+    fn first_value_join(
+        &mut self,
+        root: DocumentRoot,
+        path: &[String],
+        alias: &str,
+        descending: bool,
+    ) -> Fragment {
+        let source = self.source(root, path);
         let (rank, number, text) = self.triple(&source.element, 9);
         let direction = if descending { "DESC" } else { "ASC" };
         let mut conditions = source.conditions.clone();

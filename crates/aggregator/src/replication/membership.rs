@@ -142,12 +142,22 @@ impl Membership {
     }
 }
 
-/// The reference of a Config aggregator.
+/// The reference of a Config aggregator (or of a finding aggregator, which the mirror names with
+/// `findings::replication::MIRROR_NAME`).
 pub(super) fn config_aggregator_reference(
     owner_account_id: &str,
     home_region: &str,
     aggregator_name: &str,
 ) -> membership_pb::AggregatorReference {
+    if crate::findings::replication::is_finding_aggregator(aggregator_name) {
+        return membership_pb::AggregatorReference {
+            aggregator: Some(
+                membership_pb::aggregator_reference::Aggregator::FindingAggregatorOwnerAccountId(
+                    owner_account_id.into(),
+                ),
+            ),
+        };
+    }
     membership_pb::AggregatorReference {
         aggregator: Some(
             membership_pb::aggregator_reference::Aggregator::ConfigAggregator(

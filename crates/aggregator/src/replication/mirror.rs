@@ -170,7 +170,7 @@ pub(super) async fn region(db: &impl ConnectionTrait, region: &str) -> Result<Re
 }
 
 async fn aggregator_keys(db: &impl ConnectionTrait) -> Result<BTreeSet<AggregatorKey>> {
-    Ok(config_aggregators::Entity::find()
+    let mut keys: BTreeSet<AggregatorKey> = config_aggregators::Entity::find()
         .select_only()
         .column(config_aggregators::Column::OwnerAccountId)
         .column(config_aggregators::Column::HomeRegion)
@@ -179,7 +179,10 @@ async fn aggregator_keys(db: &impl ConnectionTrait) -> Result<BTreeSet<Aggregato
         .all(db)
         .await?
         .into_iter()
-        .collect())
+        .collect();
+    // Finding aggregators are mirrored too, under their reserved name.
+    keys.extend(crate::findings::replication::aggregator_keys(db).await?);
+    Ok(keys)
 }
 
 async fn delete_row(db: &impl ConnectionTrait, row: &entitlements::Model) -> Result<()> {

@@ -206,6 +206,8 @@ pub(super) async fn record_progress(
         .filter(pairs::Column::State.eq(PairState::Snapshot.as_str()))
         .exec(db)
         .await?;
+    // Finding aggregators show the same progress per linked region.
+    crate::findings::replication::record_progress(db, region, progress.lag_ms).await?;
     Ok(())
 }
 

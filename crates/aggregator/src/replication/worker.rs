@@ -217,6 +217,8 @@ impl Worker {
     /// Brings the region's pairs in line with the mirror and returns what the stream carries.
     async fn reconcile(&self) -> Result<Carried> {
         let transaction = super::begin_write(&self.engine.db).await?;
+        // Finding aggregators' sets first: a pair they need back-filled turns to snapshot here.
+        crate::findings::replication::reconcile(&transaction, &self.region).await?;
         let entitled = mirror::region(&transaction, &self.region).await?;
         let rows = pairs::Entity::find()
             .filter(pairs::Column::Region.eq(&self.region))
@@ -497,6 +499,8 @@ impl Worker {
             .filter(pairs::Column::State.eq(PairState::Snapshot.as_str()))
             .filter(pairs::Column::AccountId.is_in(accounts.iter().cloned()))
             .exec(&transaction)
+            .await?;
+        crate::findings::replication::backfilled(&transaction, &self.region, accounts, snapshot_seq)
             .await?;
         let cursor = cursor_of(&transaction, &self.region).await?;
         let moved = (!others_live && snapshot_seq > cursor).then_some(snapshot_seq);

@@ -77,7 +77,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("creating account {account_id}"))?
                 .into_inner();
-            output.message(&response, |response| accounts_table(response.account.iter()))
+            output.message(&response, |response| {
+                accounts_table(response.account.iter())
+            })
         }
         Command::List { organization, page } => {
             let response = fetch(&page, |page_token| {
@@ -111,7 +113,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("describing account {account_id}"))?
                 .into_inner();
-            output.message(&response, |response| accounts_table(response.account.iter()))
+            output.message(&response, |response| {
+                accounts_table(response.account.iter())
+            })
         }
         Command::Suspend { account_id } => {
             let response = client
@@ -121,7 +125,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("suspending account {account_id}"))?
                 .into_inner();
-            output.message(&response, |response| accounts_table(response.account.iter()))
+            output.message(&response, |response| {
+                accounts_table(response.account.iter())
+            })
         }
         Command::Reactivate { account_id } => {
             let response = client
@@ -131,7 +137,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("reactivating account {account_id}"))?
                 .into_inner();
-            output.message(&response, |response| accounts_table(response.account.iter()))
+            output.message(&response, |response| {
+                accounts_table(response.account.iter())
+            })
         }
         Command::Close { account_id } => {
             let response = client
@@ -141,7 +149,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("closing account {account_id}"))?
                 .into_inner();
-            output.message(&response, |response| accounts_table(response.account.iter()))
+            output.message(&response, |response| {
+                accounts_table(response.account.iter())
+            })
         }
     }
 }

@@ -134,7 +134,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 })
                 .await
                 .with_context(|| {
-                    format!("deleting the authorization of {authorized_account} ({authorized_region})")
+                    format!(
+                        "deleting the authorization of {authorized_account} ({authorized_region})"
+                    )
                 })?
                 .into_inner();
             output.message(&response, |_| {

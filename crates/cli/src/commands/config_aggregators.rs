@@ -370,7 +370,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("deleting aggregator {}", aggregator.name))?
                 .into_inner();
-            output.message(&response, |_| format!("deleted aggregator {}", aggregator.name))
+            output.message(&response, |_| {
+                format!("deleted aggregator {}", aggregator.name)
+            })
         }
         Command::SourcesStatus {
             aggregator,
@@ -461,7 +463,13 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("reading the results of rule {rule}"))?;
             output.message(&response, |response| {
-                let mut rows = table(&["resource type", "resource", "compliance", "annotation", "evaluated"]);
+                let mut rows = table(&[
+                    "resource type",
+                    "resource",
+                    "compliance",
+                    "annotation",
+                    "evaluated",
+                ]);
                 for result in &response.aggregate_evaluation_results {
                     let qualifier = result
                         .evaluation_result_identifier
@@ -552,7 +560,13 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("reading the conformance packs of {}", aggregator.name))?;
             output.message(&response, |response| {
-                let mut rows = table(&["pack", "account", "region", "compliance", "compliant / non-compliant / total rules"]);
+                let mut rows = table(&[
+                    "pack",
+                    "account",
+                    "region",
+                    "compliance",
+                    "compliant / non-compliant / total rules",
+                ]);
                 for pack in &response.aggregate_compliance_by_conformance_packs {
                     let summary = pack.compliance.unwrap_or_default();
                     rows.add_row(vec![
@@ -594,7 +608,10 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             output.message(&response, |response| {
                 let mut rows = table(&["group", "resources"]);
                 for group in &response.grouped_resource_counts {
-                    rows.add_row(vec![group.group_name.clone(), group.resource_count.to_string()]);
+                    rows.add_row(vec![
+                        group.group_name.clone(),
+                        group.resource_count.to_string(),
+                    ]);
                 }
                 rows.add_row(vec![
                     "total".to_string(),
@@ -738,7 +755,11 @@ pub async fn resource_counts(
             page_size: page.page_size,
             page_token,
         };
-        async move { client.get_aggregate_discovered_resource_counts(request).await }
+        async move {
+            client
+                .get_aggregate_discovered_resource_counts(request)
+                .await
+        }
     })
     .await
     .with_context(|| format!("counting the resources of {}", aggregator.name))
@@ -746,7 +767,15 @@ pub async fn resource_counts(
 
 /// Source statuses as a table.
 pub fn sources_table(rows_in: &[pb::AggregatedSourceStatus], next_page_token: &str) -> String {
-    let mut rows = table(&["source", "type", "region", "status", "lag", "last success", "error"]);
+    let mut rows = table(&[
+        "source",
+        "type",
+        "region",
+        "status",
+        "lag",
+        "last success",
+        "error",
+    ]);
     for source in rows_in {
         let error = if source.last_error_code.is_empty() {
             "-".to_string()
@@ -850,7 +879,10 @@ pub fn configuration_item_text(item: Option<&collector_pb::ConfigurationItem>) -
                 .map(|status| label(status.as_str_name(), "CONFIGURATION_ITEM_STATUS_"))
                 .unwrap_or_default(),
         ),
-        ("captured", time(item.configuration_item_capture_time.as_ref())),
+        (
+            "captured",
+            time(item.configuration_item_capture_time.as_ref()),
+        ),
         (
             "tags",
             item.tags

@@ -110,12 +110,30 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Enable {
             region,
             control_arn,
-        } => update(context, &region, control_arn, pb::ControlStatus::Enabled, String::new()).await,
+        } => {
+            update(
+                context,
+                &region,
+                control_arn,
+                pb::ControlStatus::Enabled,
+                String::new(),
+            )
+            .await
+        }
         Command::Disable {
             region,
             control_arn,
             reason,
-        } => update(context, &region, control_arn, pb::ControlStatus::Disabled, reason).await,
+        } => {
+            update(
+                context,
+                &region,
+                control_arn,
+                pb::ControlStatus::Disabled,
+                reason,
+            )
+            .await
+        }
         Command::Get {
             region,
             ids,
@@ -151,7 +169,13 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             };
             output.message(&response, |response| {
                 let mut rows = table(&[
-                    "control", "severity", "status", "compliance", "passed", "failed", "unknown",
+                    "control",
+                    "severity",
+                    "status",
+                    "compliance",
+                    "passed",
+                    "failed",
+                    "unknown",
                 ]);
                 for control in &response.security_controls {
                     rows.add_row(vec![

@@ -110,7 +110,10 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         ("organization", seeded.organization_id.clone()),
         ("accounts", seeded.accounts.to_string()),
         ("regions", seeded.regions.join(", ")),
-        ("configuration items", seeded.configuration_items.to_string()),
+        (
+            "configuration items",
+            seeded.configuration_items.to_string(),
+        ),
         ("rule evaluations", seeded.evaluations.to_string()),
         (
             "findings",
@@ -165,7 +168,8 @@ pub async fn seed(context: &Context, args: &Args) -> anyhow::Result<Seeded> {
         }
     };
 
-    let organization_id = seed_organization(&operator, &world, &bar(world.accounts.len(), "accounts")).await?;
+    let organization_id =
+        seed_organization(&operator, &world, &bar(world.accounts.len(), "accounts")).await?;
     let management = operator.with_key(&operator.account_key(&world.management().id).await?);
     let security = operator.with_key(&operator.account_key(&world.security().id).await?);
 
@@ -223,7 +227,8 @@ pub async fn seed(context: &Context, args: &Args) -> anyhow::Result<Seeded> {
             let anchor = world.time(3_600);
             tasks
                 .spawn(async move {
-                    seed_configuration(&operator, &account_id, &region, home, resources, anchor).await
+                    seed_configuration(&operator, &account_id, &region, home, resources, anchor)
+                        .await
                 })
                 .await?;
         }
@@ -402,7 +407,10 @@ async fn seed_organization(
         .map(|account| account.organization_id)
         .unwrap_or_default();
     if organization_id.is_empty() {
-        bail!("the management account {} is in no organization", management.id);
+        bail!(
+            "the management account {} is in no organization",
+            management.id
+        );
     }
     bar.inc(1);
     for account in &world.accounts[1..] {
@@ -431,11 +439,13 @@ async fn seed_organization(
     }
     created(
         organizations
-            .register_delegated_administrator(membership_pb::RegisterDelegatedAdministratorRequest {
-                organization_id: organization_id.clone(),
-                account_id: world.security().id.clone(),
-                service_principal: "config.amazonaws.com".to_string(),
-            })
+            .register_delegated_administrator(
+                membership_pb::RegisterDelegatedAdministratorRequest {
+                    organization_id: organization_id.clone(),
+                    account_id: world.security().id.clone(),
+                    service_principal: "config.amazonaws.com".to_string(),
+                },
+            )
             .await,
         &[Code::AlreadyExists],
     )
@@ -502,9 +512,28 @@ async fn seed_hub(
     Ok(())
 }
 
-/// Lets `account_id` accept the built-in products' findings in `region`.
+/// Lets `account_id` accept the built-in products' findings in `region`, and enables the default
+/// standards there (enabling an enabled standard keeps it).
 async fn enable_products(operator: &Context, account_id: &str, region: &str) -> anyhow::Result<()> {
     let mut client = operator.findings_client(region).await?;
+    client
+        .batch_enable_standards(collector_pb::BatchEnableStandardsRequest {
+            standards_subscription_requests: [
+                format!(
+                    "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
+                ),
+                "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0".to_string(),
+            ]
+            .into_iter()
+            .map(|standards_arn| collector_pb::StandardsSubscriptionRequest {
+                standards_arn,
+                standards_input: Default::default(),
+            })
+            .collect(),
+            account_id: account_id.to_string(),
+        })
+        .await
+        .with_context(|| format!("enabling the default standards of {account_id} in {region}"))?;
     for (path, _) in findings::PRODUCTS {
         created(
             client
@@ -571,7 +600,10 @@ async fn seed_configuration(
                     config_rule_name: name.to_string(),
                     description: description.to_string(),
                     scope: Some(collector_pb::ConfigRuleScope {
-                        compliance_resource_types: types.iter().map(|kind| kind.to_string()).collect(),
+                        compliance_resource_types: types
+                            .iter()
+                            .map(|kind| kind.to_string())
+                            .collect(),
                         ..Default::default()
                     }),
                     source: Some(collector_pb::ConfigRuleSource {
@@ -595,14 +627,16 @@ async fn seed_configuration(
             resource
                 .evaluations
                 .iter()
-                .map(|(rule, compliance_type, annotation)| collector_pb::EvaluationInput {
-                    config_rule_name: rule.to_string(),
-                    compliance_resource_type: resource.item.resource_type.clone(),
-                    compliance_resource_id: resource.item.resource_id.clone(),
-                    compliance_type: *compliance_type as i32,
-                    annotation: annotation.clone(),
-                    ordering_timestamp: Some(evaluated_at),
-                })
+                .map(
+                    |(rule, compliance_type, annotation)| collector_pb::EvaluationInput {
+                        config_rule_name: rule.to_string(),
+                        compliance_resource_type: resource.item.resource_type.clone(),
+                        compliance_resource_id: resource.item.resource_id.clone(),
+                        compliance_type: *compliance_type as i32,
+                        annotation: annotation.clone(),
+                        ordering_timestamp: Some(evaluated_at),
+                    },
+                )
         })
         .collect();
     for chunk in evaluations.chunks(100) {
@@ -674,7 +708,9 @@ async fn seed_aggregators(
                     tags: Vec::new(),
                 })
                 .await
-                .with_context(|| format!("authorizing the aggregator from {} in {region}", source.id))?;
+                .with_context(|| {
+                    format!("authorizing the aggregator from {} in {region}", source.id)
+                })?;
         }
     }
     if !sources.is_empty() {

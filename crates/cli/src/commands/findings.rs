@@ -228,7 +228,10 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             owner,
             page,
         } => {
-            let sort = Sort { field: sort_by, ascending };
+            let sort = Sort {
+                field: sort_by,
+                ascending,
+            };
             let response = if aggregated {
                 get_aggregated_findings(context, &region, &owner, &filters, &sort, &page).await?
             } else {

@@ -301,9 +301,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                     rows.add_row(vec![
                         admin.account_id.clone(),
                         pb::OrganizationAdminStatus::try_from(admin.status)
-                            .map(|status| {
-                                label(status.as_str_name(), "ORGANIZATION_ADMIN_STATUS_")
-                            })
+                            .map(|status| label(status.as_str_name(), "ORGANIZATION_ADMIN_STATUS_"))
                             .unwrap_or_default(),
                     ]);
                 }
@@ -528,7 +526,12 @@ async fn pending_invitation(
 }
 
 fn hub_table(hub: Option<&pb::Hub>) -> String {
-    let mut rows = table(&["hub", "subscribed", "default standards", "auto-enable controls"]);
+    let mut rows = table(&[
+        "hub",
+        "subscribed",
+        "default standards",
+        "auto-enable controls",
+    ]);
     if let Some(hub) = hub {
         rows.add_row(vec![
             hub.hub_arn.clone(),
@@ -541,7 +544,13 @@ fn hub_table(hub: Option<&pb::Hub>) -> String {
 }
 
 fn members_table(members: &[pb::Member], next_page_token: &str) -> String {
-    let mut rows = table(&["member", "status", "relationship", "administrator", "updated"]);
+    let mut rows = table(&[
+        "member",
+        "status",
+        "relationship",
+        "administrator",
+        "updated",
+    ]);
     for member in members {
         rows.add_row(vec![
             member.account_id.clone(),
@@ -577,7 +586,10 @@ fn invitations_table<'a>(
 }
 
 fn unprocessed(accounts: &[pb::UnprocessedAccount], asked: usize, verb: &str) -> String {
-    let mut text = format!("{} of {asked} accounts {verb}", asked - accounts.len().min(asked));
+    let mut text = format!(
+        "{} of {asked} accounts {verb}",
+        asked - accounts.len().min(asked)
+    );
     for account in accounts {
         text.push_str(&format!(
             "\n  {}: {}",

@@ -60,7 +60,7 @@ pub enum Command {
         filters: Box<FilterArgs>,
         /// The owning account; operator and service keys must name it.
         #[arg(long, default_value = "")]
-        account: String,
+        owner: String,
     },
     /// Delete a custom insight.
     Delete {
@@ -178,7 +178,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
             name,
             group_by,
             filters,
-            account,
+            owner,
         } => {
             let response = context
                 .findings_client(&region)
@@ -187,7 +187,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                     name: name.clone(),
                     filters: filters.to_filters(),
                     group_by_attribute: group_by,
-                    account_id: account,
+                    account_id: owner,
                 })
                 .await
                 .with_context(|| format!("creating insight {name}"))?

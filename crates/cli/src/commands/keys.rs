@@ -88,7 +88,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                     ..Default::default()
                 }
             } else {
-                bail!("name who the key acts as: --account, --organization, --operator or --service");
+                bail!(
+                    "name who the key acts as: --account, --organization, --operator or --service"
+                );
             };
             let response = client
                 .create_api_key(pb::CreateApiKeyRequest {

@@ -150,7 +150,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("deleting organization {organization}"))?
                 .into_inner();
-            output.message(&response, |_| format!("deleted organization {organization}"))
+            output.message(&response, |_| {
+                format!("deleted organization {organization}")
+            })
         }
         Command::AddAccount {
             organization,
@@ -164,7 +166,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("adding {account_id} to {organization}"))?
                 .into_inner();
-            output.message(&response, |response| accounts_table(response.account.iter()))
+            output.message(&response, |response| {
+                accounts_table(response.account.iter())
+            })
         }
         Command::RemoveAccount {
             organization,
@@ -178,7 +182,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("removing {account_id} from {organization}"))?
                 .into_inner();
-            output.message(&response, |response| accounts_table(response.account.iter()))
+            output.message(&response, |response| {
+                accounts_table(response.account.iter())
+            })
         }
         Command::ListAccounts { organization, page } => {
             let response = fetch(&page, |page_token| {
@@ -315,7 +321,12 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
 }
 
 fn organization_table(organization: Option<&pb::Organization>) -> String {
-    let mut rows = table(&["organization", "management account", "feature set", "created"]);
+    let mut rows = table(&[
+        "organization",
+        "management account",
+        "feature set",
+        "created",
+    ]);
     if let Some(organization) = organization {
         rows.add_row(vec![
             organization.organization_id.clone(),

@@ -49,7 +49,12 @@ fn render(response: &pb::SelectAggregateResourceConfigResponse) -> String {
     let columns: Vec<String> = response
         .query_info
         .as_ref()
-        .map(|info| info.select_fields.iter().map(|field| field.name.clone()).collect())
+        .map(|info| {
+            info.select_fields
+                .iter()
+                .map(|field| field.name.clone())
+                .collect()
+        })
         .unwrap_or_default();
     let header: Vec<&str> = columns.iter().map(String::as_str).collect();
     let mut rows = table(&header);
@@ -83,7 +88,11 @@ fn cell(row: &Value, column: &str) -> String {
         }
         values = next;
     }
-    values.into_iter().map(scalar).collect::<Vec<_>>().join(", ")
+    values
+        .into_iter()
+        .map(scalar)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn collect<'a>(value: &'a Value, segment: &str, into: &mut Vec<&'a Value>) {

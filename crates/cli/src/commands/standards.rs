@@ -202,8 +202,11 @@ pub async fn scores(
             .into_inner()
     };
     context.output().message(&response, |response| {
-        let score = |score: Option<i32>| score.map_or_else(|| "-".to_string(), |score| format!("{score}%"));
-        let mut rows = table(&["standard", "score", "passed", "failed", "unknown", "no data", "disabled"]);
+        let score =
+            |score: Option<i32>| score.map_or_else(|| "-".to_string(), |score| format!("{score}%"));
+        let mut rows = table(&[
+            "standard", "score", "passed", "failed", "unknown", "no data", "disabled",
+        ]);
         for standard in &response.standards {
             rows.add_row(vec![
                 standard.name.clone(),
@@ -223,7 +226,10 @@ pub async fn scores(
     })
 }
 
-fn subscriptions_table(subscriptions: &[pb::StandardsSubscription], next_page_token: &str) -> String {
+fn subscriptions_table(
+    subscriptions: &[pb::StandardsSubscription],
+    next_page_token: &str,
+) -> String {
     let mut rows = table(&["standard", "status", "subscription"]);
     for subscription in subscriptions {
         rows.add_row(vec![

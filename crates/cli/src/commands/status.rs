@@ -21,7 +21,11 @@ use crate::{
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Also show the sources of this Config aggregator (repeatable); with --home-region.
-    #[arg(long = "config-aggregator", value_name = "NAME", requires = "home_region")]
+    #[arg(
+        long = "config-aggregator",
+        value_name = "NAME",
+        requires = "home_region"
+    )]
     pub config_aggregators: Vec<String>,
     /// The Config aggregators' home region; alone, every aggregator of the owner there.
     #[arg(long)]
@@ -37,8 +41,11 @@ pub struct Status {
     pub aggregator: aggregator_pb::GetInfoResponse,
     /// Each known collector's answer, or why it could not be asked.
     pub collectors: BTreeMap<String, Result<collector_pb::GetInfoResponse, String>>,
-    /// Source statuses by Config aggregator name.
-    pub sources: BTreeMap<String, aggregator_pb::DescribeConfigurationAggregatorSourcesStatusResponse>,
+    /// Source statuses by Config aggregator name, or why they could not be read.
+    pub sources: BTreeMap<
+        String,
+        Result<aggregator_pb::DescribeConfigurationAggregatorSourcesStatusResponse, String>,
+    >,
 }
 
 /// Gathers the status.
@@ -109,7 +116,11 @@ pub async fn gather(context: &Context, args: &Args) -> anyhow::Result<Status> {
             all: true,
             ..PageArgs::default()
         };
-        sources.insert(name, sources_status(context, &aggregator, &[], &all).await?);
+        // One aggregator whose status cannot be read does not hide the others.
+        let answer = sources_status(context, &aggregator, &[], &all)
+            .await
+            .map_err(|error| errors::describe(&error));
+        sources.insert(name, answer);
     }
     Ok(Status {
         aggregator,
@@ -134,8 +145,14 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             );
         }
         let mut sources = serde_json::Map::new();
-        for (name, response) in &status.sources {
-            sources.insert(name.clone(), to_json(response)?);
+        for (name, answer) in &status.sources {
+            sources.insert(
+                name.clone(),
+                match answer {
+                    Ok(response) => to_json(response)?,
+                    Err(error) => json!({ "error": error }),
+                },
+            );
         }
         output.json(&json!({
             "aggregator": to_json(&status.aggregator)?,
@@ -190,7 +207,10 @@ pub fn render(status: &Status) -> String {
         }
         rows.add_row(vec![
             region.to_string(),
-            cursor.map_or_else(|| "not replicated".to_string(), |cursor| or_dash(&cursor.status)),
+            cursor.map_or_else(
+                || "not replicated".to_string(),
+                |cursor| or_dash(&cursor.status),
+            ),
             cursor
                 .and_then(|cursor| cursor.lag_ms)
                 .map_or_else(|| "-".to_string(), duration_ms),
@@ -204,11 +224,14 @@ pub fn render(status: &Status) -> String {
         status.aggregator.version,
         time(status.aggregator.started_at.as_ref())
     );
-    for (name, response) in &status.sources {
-        text.push_str(&format!(
-            "\nConfig aggregator {name}:\n{}",
-            sources_table(&response.aggregated_source_status_list, "")
-        ));
+    for (name, answer) in &status.sources {
+        match answer {
+            Ok(response) => text.push_str(&format!(
+                "\nConfig aggregator {name}:\n{}",
+                sources_table(&response.aggregated_source_status_list, "")
+            )),
+            Err(error) => text.push_str(&format!("\nConfig aggregator {name}: {error}")),
+        }
     }
     text
 }

@@ -55,12 +55,21 @@ pub(crate) fn now_micros() -> i64 {
 }
 
 /// Stores the filter index of `finding`, whose row the caller has just written through
-/// `change_tx`, and keeps the statuses of the controls it counts for (appending their change
-/// records). Every write of a finding row calls this in the same transaction.
-pub async fn index_finding(change_tx: &mut ChangeTx, finding: &pb::Finding) -> Result<()> {
-    let change =
-        tributary_securityhub::index::write(change_tx.tx(), &TABLES, &FindingIndex::of(finding))
-            .await?;
+/// `change_tx` over `previous` (the finding as stored before; `None` for a new one), and keeps the
+/// statuses of the controls it counts for (appending their change records). Every write of a
+/// finding row calls this in the same transaction.
+pub async fn index_finding(
+    change_tx: &mut ChangeTx,
+    finding: &pb::Finding,
+    previous: Option<&pb::Finding>,
+) -> Result<()> {
+    let change = tributary_securityhub::index::write_over(
+        change_tx.tx(),
+        &TABLES,
+        &FindingIndex::of(finding),
+        previous.map(FindingIndex::of).as_ref(),
+    )
+    .await?;
     crate::controls::finding_changed(change_tx, change).await
 }
 

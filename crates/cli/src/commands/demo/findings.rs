@@ -24,30 +24,118 @@ const FSBP: &str = "standards/aws-foundational-security-best-practices/v/1.0.0";
 
 /// Controls of the catalogue the demo checks: id, severity, title.
 const CONTROLS: [(&str, &str, &str); 13] = [
-    ("EC2.6", "MEDIUM", "VPC flow logging should be enabled in all VPCs"),
-    ("EC2.8", "HIGH", "EC2 instances should use Instance Metadata Service Version 2 (IMDSv2)"),
-    ("EC2.19", "CRITICAL", "Security groups should not allow unrestricted access to ports with high risk"),
-    ("S3.1", "MEDIUM", "S3 general purpose buckets should have block public access settings enabled"),
-    ("S3.5", "MEDIUM", "S3 general purpose buckets should require requests to use SSL"),
-    ("S3.8", "HIGH", "S3 general purpose buckets should block public access"),
-    ("RDS.2", "CRITICAL", "RDS DB instances should prohibit public access"),
-    ("RDS.3", "MEDIUM", "RDS DB instances should have encryption at-rest enabled"),
-    ("IAM.1", "HIGH", "IAM policies should not allow full administrative privileges"),
-    ("CloudTrail.1", "HIGH", "CloudTrail should be enabled and configured with at least one multi-Region trail that includes read and write management events"),
-    ("Config.1", "MEDIUM", "AWS Config should be enabled and use the service-linked role for resource recording"),
+    (
+        "EC2.6",
+        "MEDIUM",
+        "VPC flow logging should be enabled in all VPCs",
+    ),
+    (
+        "EC2.8",
+        "HIGH",
+        "EC2 instances should use Instance Metadata Service Version 2 (IMDSv2)",
+    ),
+    (
+        "EC2.19",
+        "CRITICAL",
+        "Security groups should not allow unrestricted access to ports with high risk",
+    ),
+    (
+        "S3.1",
+        "MEDIUM",
+        "S3 general purpose buckets should have block public access settings enabled",
+    ),
+    (
+        "S3.5",
+        "MEDIUM",
+        "S3 general purpose buckets should require requests to use SSL",
+    ),
+    (
+        "S3.8",
+        "HIGH",
+        "S3 general purpose buckets should block public access",
+    ),
+    (
+        "RDS.2",
+        "CRITICAL",
+        "RDS DB instances should prohibit public access",
+    ),
+    (
+        "RDS.3",
+        "MEDIUM",
+        "RDS DB instances should have encryption at-rest enabled",
+    ),
+    (
+        "IAM.1",
+        "HIGH",
+        "IAM policies should not allow full administrative privileges",
+    ),
+    (
+        "CloudTrail.1",
+        "HIGH",
+        "CloudTrail should be enabled and configured with at least one multi-Region trail that includes read and write management events",
+    ),
+    (
+        "Config.1",
+        "MEDIUM",
+        "AWS Config should be enabled and use the service-linked role for resource recording",
+    ),
     ("GuardDuty.1", "HIGH", "GuardDuty should be enabled"),
-    ("IAM.6", "CRITICAL", "Hardware MFA should be enabled for the root user"),
+    (
+        "IAM.6",
+        "CRITICAL",
+        "Hardware MFA should be enabled for the root user",
+    ),
 ];
 
 const THREATS: [(&str, &str, &str, &str); 8] = [
-    ("Recon:EC2/PortProbeUnprotectedPort", "LOW", "Unprotected port on EC2 instance {id} is being probed.", "TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort"),
-    ("UnauthorizedAccess:EC2/SSHBruteForce", "LOW", "{id} is performing SSH brute force attacks.", "TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce"),
-    ("CryptoCurrency:EC2/BitcoinTool.B!DNS", "HIGH", "EC2 instance {id} is querying a domain name that is associated with Bitcoin-related activity.", "TTPs/Impact/CryptoCurrency:EC2-BitcoinTool.B!DNS"),
-    ("Backdoor:EC2/C&CActivity.B!DNS", "HIGH", "EC2 instance {id} is querying a domain name associated with a known command and control server.", "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B!DNS"),
-    ("Trojan:EC2/DNSDataExfiltration", "HIGH", "EC2 instance {id} is attempting to exfiltrate data through DNS queries.", "TTPs/Exfiltration/Trojan:EC2-DNSDataExfiltration"),
-    ("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS", "CRITICAL", "Credentials created exclusively for EC2 instance {id} are being used from an external IP address.", "TTPs/Credential Access/UnauthorizedAccess:IAMUser-InstanceCredentialExfiltration.OutsideAWS"),
-    ("Discovery:S3/MaliciousIPCaller", "MEDIUM", "An API commonly used to discover resources in S3 bucket {id} was invoked from a known malicious IP address.", "TTPs/Discovery/Discovery:S3-MaliciousIPCaller"),
-    ("Policy:S3/BucketBlockPublicAccessDisabled", "LOW", "Block public access settings of S3 bucket {id} were disabled.", "Software and Configuration Checks/Policy:S3.BucketBlockPublicAccessDisabled"),
+    (
+        "Recon:EC2/PortProbeUnprotectedPort",
+        "LOW",
+        "Unprotected port on EC2 instance {id} is being probed.",
+        "TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort",
+    ),
+    (
+        "UnauthorizedAccess:EC2/SSHBruteForce",
+        "LOW",
+        "{id} is performing SSH brute force attacks.",
+        "TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce",
+    ),
+    (
+        "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+        "HIGH",
+        "EC2 instance {id} is querying a domain name that is associated with Bitcoin-related activity.",
+        "TTPs/Impact/CryptoCurrency:EC2-BitcoinTool.B!DNS",
+    ),
+    (
+        "Backdoor:EC2/C&CActivity.B!DNS",
+        "HIGH",
+        "EC2 instance {id} is querying a domain name associated with a known command and control server.",
+        "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B!DNS",
+    ),
+    (
+        "Trojan:EC2/DNSDataExfiltration",
+        "HIGH",
+        "EC2 instance {id} is attempting to exfiltrate data through DNS queries.",
+        "TTPs/Exfiltration/Trojan:EC2-DNSDataExfiltration",
+    ),
+    (
+        "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+        "CRITICAL",
+        "Credentials created exclusively for EC2 instance {id} are being used from an external IP address.",
+        "TTPs/Credential Access/UnauthorizedAccess:IAMUser-InstanceCredentialExfiltration.OutsideAWS",
+    ),
+    (
+        "Discovery:S3/MaliciousIPCaller",
+        "MEDIUM",
+        "An API commonly used to discover resources in S3 bucket {id} was invoked from a known malicious IP address.",
+        "TTPs/Discovery/Discovery:S3-MaliciousIPCaller",
+    ),
+    (
+        "Policy:S3/BucketBlockPublicAccessDisabled",
+        "LOW",
+        "Block public access settings of S3 bucket {id} were disabled.",
+        "Software and Configuration Checks/Policy:S3.BucketBlockPublicAccessDisabled",
+    ),
 ];
 
 const VULNERABILITIES: [(&str, &str, &str, &str, f64); 8] = [
@@ -62,7 +150,12 @@ const VULNERABILITIES: [(&str, &str, &str, &str, f64); 8] = [
 ];
 
 /// The findings of `account` in `region`, about its `resources`, as ASFF JSON.
-pub fn findings(world: &World, account: &Account, region: &str, resources: &[Resource]) -> Vec<Value> {
+pub fn findings(
+    world: &World,
+    account: &Account,
+    region: &str,
+    resources: &[Resource],
+) -> Vec<Value> {
     let mut rng = world.rng(&[&account.id, region, "findings"]);
     let target = world.scaled(50.0, 3);
     let mut findings = Vec::with_capacity(target);
@@ -91,7 +184,15 @@ pub fn findings(world: &World, account: &Account, region: &str, resources: &[Res
     }
     let control_budget = target * 2 / 5;
     for (resource, control, passed) in checks.into_iter().take(control_budget) {
-        findings.push(control_finding(world, account, region, &mut rng, Some(resource), control, passed));
+        findings.push(control_finding(
+            world,
+            account,
+            region,
+            &mut rng,
+            Some(resource),
+            control,
+            passed,
+        ));
     }
     // Account-level controls (the resource is the account).
     for control in ["CloudTrail.1", "Config.1", "GuardDuty.1", "IAM.6"] {
@@ -99,7 +200,9 @@ pub fn findings(world: &World, account: &Account, region: &str, resources: &[Res
             break;
         }
         let passed = rng.chance(0.6);
-        findings.push(control_finding(world, account, region, &mut rng, None, control, passed));
+        findings.push(control_finding(
+            world, account, region, &mut rng, None, control, passed,
+        ));
     }
     let mut serial = 0;
     while findings.len() < target {
@@ -152,7 +255,11 @@ fn base(
         85..95 => "RESOLVED",
         _ => "SUPPRESSED",
     };
-    let record_state = if rng.chance(0.05) { "ARCHIVED" } else { "ACTIVE" };
+    let record_state = if rng.chance(0.05) {
+        "ARCHIVED"
+    } else {
+        "ACTIVE"
+    };
     let normalized = match label {
         "INFORMATIONAL" => 0,
         "LOW" => 30,
@@ -173,12 +280,18 @@ fn base(
         ("LastObservedAt", json!(world.iso(updated))),
         ("CreatedAt", json!(world.iso(created))),
         ("UpdatedAt", json!(world.iso(updated))),
-        ("Severity", json!({"Label": label, "Normalized": normalized, "Original": label})),
+        (
+            "Severity",
+            json!({"Label": label, "Normalized": normalized, "Original": label}),
+        ),
         ("Title", json!(title)),
         ("Description", json!(description)),
         ("Workflow", json!({"Status": workflow})),
         ("RecordState", json!(record_state)),
-        ("FindingProviderFields", json!({"Severity": {"Label": label, "Original": label}, "Types": types})),
+        (
+            "FindingProviderFields",
+            json!({"Severity": {"Label": label, "Original": label}, "Types": types}),
+        ),
     ] {
         finding.insert(key.to_string(), value);
     }
@@ -217,7 +330,10 @@ fn control_finding(
         .find(|(id, _, _)| *id == control)
         .copied()
         .unwrap_or((control, "MEDIUM", "Control check"));
-    let resource_key = resource.map_or_else(|| format!("AWS::::Account:{}", account.id), |resource| resource.item.arn.clone());
+    let resource_key = resource.map_or_else(
+        || format!("AWS::::Account:{}", account.id),
+        |resource| resource.item.arn.clone(),
+    );
     let mut id_rng = world.rng(&[&account.id, region, control, &resource_key]);
     let id = format!(
         "arn:aws:securityhub:{region}:{}:security-control/{control}/finding/{}",
@@ -284,10 +400,18 @@ fn guardduty_finding(
     let id = format!(
         "arn:aws:guardduty:{region}:{}:detector/{detector}/finding/{}",
         account.id,
-        world.rng(&[&account.id, region, "guardduty", &serial.to_string()]).hex(32)
+        world
+            .rng(&[&account.id, region, "guardduty", &serial.to_string()])
+            .hex(32)
     );
     let description = text.replace("{id}", &resource.item.resource_id);
-    let remote_ip = format!("{}.{}.{}.{}", 45 + rng.below(150), rng.below(255), rng.below(255), rng.below(255));
+    let remote_ip = format!(
+        "{}.{}.{}.{}",
+        45 + rng.below(150),
+        rng.below(255),
+        rng.below(255),
+        rng.below(255)
+    );
     let mut finding = base(
         world,
         account,
@@ -295,14 +419,24 @@ fn guardduty_finding(
         rng,
         "aws/guardduty",
         id,
-        format!("arn:aws:guardduty:{region}:{}:detector/{detector}", account.id),
+        format!(
+            "arn:aws:guardduty:{region}:{}:detector/{detector}",
+            account.id
+        ),
         vec![asff_type.to_string()],
         severity,
         format!("{kind} activity on {}", resource.item.resource_name),
-        format!("{description} This activity is unusual for the resource and may indicate that it is compromised. Review the resource's activity in CloudTrail and VPC flow logs."),
+        format!(
+            "{description} This activity is unusual for the resource and may indicate that it is compromised. Review the resource's activity in CloudTrail and VPC flow logs."
+        ),
     );
     finding.insert("Confidence".into(), json!(50 + rng.below(50)));
-    finding.insert("SourceUrl".into(), json!(format!("https://console.aws.amazon.com/guardduty/home?region={region}#/findings?fId={detector}")));
+    finding.insert(
+        "SourceUrl".into(),
+        json!(format!(
+            "https://console.aws.amazon.com/guardduty/home?region={region}#/findings?fId={detector}"
+        )),
+    );
     finding.insert("Remediation".into(), json!({"Recommendation": {"Text": "Investigate the activity; if it is not expected, isolate the resource and rotate its credentials.", "Url": "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_remediate.html"}}));
     finding.insert("ProductFields".into(), json!({
         "detectorId": detector,
@@ -315,7 +449,10 @@ fn guardduty_finding(
     }));
     finding.insert("Resources".into(), json!([resource_json(resource, region)]));
     // Real GuardDuty findings carry these; Tributary's finding does not, and an import skips them.
-    finding.insert("Network".into(), json!({"Direction": "OUT", "Protocol": "TCP", "RemoteIpV4": remote_ip, "RemotePort": 443}));
+    finding.insert(
+        "Network".into(),
+        json!({"Direction": "OUT", "Protocol": "TCP", "RemoteIpV4": remote_ip, "RemotePort": 443}),
+    );
     finding.insert("Action".into(), json!({"ActionType": "NETWORK_CONNECTION"}));
     Value::Object(finding)
 }
@@ -338,7 +475,9 @@ fn inspector_finding(
     let id = format!(
         "arn:aws:inspector2:{region}:{}:finding/{}",
         account.id,
-        world.rng(&[&account.id, region, "inspector", &serial.to_string()]).hex(32)
+        world
+            .rng(&[&account.id, region, "inspector", &serial.to_string()])
+            .hex(32)
     );
     let mut finding = base(
         world,
@@ -357,15 +496,18 @@ fn inspector_finding(
         ),
     );
     finding.insert("Remediation".into(), json!({"Recommendation": {"Text": format!("Update {package} to {fixed} or later: run the package manager's update for {package} and restart the services that use it."), "Url": format!("https://nvd.nist.gov/vuln/detail/{cve}")}}));
-    finding.insert("ProductFields".into(), json!({
-        "inspector/vulnerabilityId": cve,
-        "inspector/packageName": package,
-        "inspector/installedVersion": installed,
-        "inspector/fixedInVersion": fixed,
-        "inspector/cvss3BaseScore": score.to_string(),
-        "inspector/exploitAvailable": if score >= 9.0 { "YES" } else { "NO" },
-        "inspector/fixAvailable": "YES",
-    }));
+    finding.insert(
+        "ProductFields".into(),
+        json!({
+            "inspector/vulnerabilityId": cve,
+            "inspector/packageName": package,
+            "inspector/installedVersion": installed,
+            "inspector/fixedInVersion": fixed,
+            "inspector/cvss3BaseScore": score.to_string(),
+            "inspector/exploitAvailable": if score >= 9.0 { "YES" } else { "NO" },
+            "inspector/fixAvailable": "YES",
+        }),
+    );
     finding.insert("Resources".into(), json!([resource_json(resource, region)]));
     finding.insert("Vulnerabilities".into(), json!([{
         "Id": cve,
@@ -391,8 +533,23 @@ fn macie_finding(
         ("SensitiveData:S3Object/Credentials", "CRITICAL", "Sensitive Data Identifications/Passwords/SensitiveData:S3Object-Credentials"),
         ("Policy:IAMUser/S3BucketEncryptionDisabled", "LOW", "Software and Configuration Checks/AWS Security Best Practices/Policy:IAMUser-S3BucketEncryptionDisabled"),
     ]);
-    let id = world.rng(&[&account.id, region, "macie", &serial.to_string()]).hex(32);
-    let object = format!("exports/{}/part-{:05}.csv", world.iso(rng.below(30 * 86_400) as i64).get(..10).unwrap_or("2024-01-01"), rng.below(100));
+    let id = world
+        .rng(&[&account.id, region, "macie", &serial.to_string()])
+        .hex(32);
+    let object = format!(
+        "exports/{}/part-{:05}.csv",
+        world
+            .iso(rng.below(30 * 86_400) as i64)
+            .get(..10)
+            .unwrap_or("2024-01-01"),
+        rng.below(100)
+    );
+    let job = format!(
+        "arn:aws:macie:{region}:{}:classification-job/{}",
+        account.id,
+        rng.hex(32)
+    );
+    let occurrences = 1 + rng.below(5_000);
     let mut finding = base(
         world,
         account,
@@ -400,18 +557,24 @@ fn macie_finding(
         rng,
         "aws/macie",
         id,
-        format!("arn:aws:macie:{region}:{}:classification-job/{}", account.id, rng.hex(32)),
+        job,
         vec![types.to_string()],
         severity,
         format!("The S3 object contains sensitive data ({kind})"),
-        format!("The object {object} in bucket {} contains {} occurrences of sensitive data of type {kind}.", resource.item.resource_id, 1 + rng.below(5_000)),
+        format!(
+            "The object {object} in bucket {} contains {} occurrences of sensitive data of type {kind}.",
+            resource.item.resource_id, occurrences
+        ),
     );
-    finding.insert("ProductFields".into(), json!({
-        "S3Object.Path": format!("{}/{object}", resource.item.resource_id),
-        "S3Object.Extension": "csv",
-        "OriginType": "SENSITIVE_DATA_DISCOVERY_JOB",
-        "Count": "1",
-    }));
+    finding.insert(
+        "ProductFields".into(),
+        json!({
+            "S3Object.Path": format!("{}/{object}", resource.item.resource_id),
+            "S3Object.Extension": "csv",
+            "OriginType": "SENSITIVE_DATA_DISCOVERY_JOB",
+            "Count": "1",
+        }),
+    );
     finding.insert("Resources".into(), json!([resource_json(resource, region)]));
     finding.insert("Sample".into(), json!(false));
     Value::Object(finding)
@@ -430,7 +593,9 @@ fn access_analyzer_finding(
         "arn:aws:access-analyzer:{region}:{}:analyzer/organization-analyzer/arn:aws:{}/{}",
         account.id,
         resource.item.resource_id,
-        world.rng(&[&account.id, region, "analyzer", &serial.to_string()]).uuid()
+        world
+            .rng(&[&account.id, region, "analyzer", &serial.to_string()])
+            .uuid()
     );
     let mut finding = base(
         world,
@@ -442,15 +607,24 @@ fn access_analyzer_finding(
         format!("{}/{}", resource.asff_type, resource.item.arn),
         vec!["Effects/Data Exposure/External Access Granted".to_string()],
         "LOW",
-        format!("{}/{} allows cross-account access", resource.asff_type, resource.item.arn),
-        format!("{} {} allows access from account {external}, which is outside the zone of trust of the organization.", resource.asff_type, resource.item.resource_name),
+        format!(
+            "{}/{} allows cross-account access",
+            resource.asff_type, resource.item.arn
+        ),
+        format!(
+            "{} {} allows access from account {external}, which is outside the zone of trust of the organization.",
+            resource.asff_type, resource.item.resource_name
+        ),
     );
-    finding.insert("ProductFields".into(), json!({
-        "ResourceOwnerAccount": account.id,
-        "Principal": format!("{{\"AWS\":\"{external}\"}}"),
-        "Action": "sts:AssumeRole",
-        "IsPublic": "false",
-    }));
+    finding.insert(
+        "ProductFields".into(),
+        json!({
+            "ResourceOwnerAccount": account.id,
+            "Principal": format!("{{\"AWS\":\"{external}\"}}"),
+            "Action": "sts:AssumeRole",
+            "IsPublic": "false",
+        }),
+    );
     finding.insert("Remediation".into(), json!({"Recommendation": {"Text": "If the access is not intended, remove the statement that grants it from the resource policy.", "Url": "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings-remediation.html"}}));
     finding.insert("Resources".into(), json!([resource_json(resource, region)]));
     Value::Object(finding)
@@ -464,7 +638,12 @@ mod tests {
 
     #[test]
     fn demo_findings_are_realistic_asff_of_one_to_four_kilobytes() {
-        let world = World::new(3, 1.0, vec!["us-east-1".into(), "eu-west-1".into()], 1_715_000_000);
+        let world = World::new(
+            3,
+            1.0,
+            vec!["us-east-1".into(), "eu-west-1".into()],
+            1_715_000_000,
+        );
         let account = world.accounts[2].clone();
         let owned = resources(&world, &account, "eu-west-1");
         let generated = findings(&world, &account, "eu-west-1", &owned);

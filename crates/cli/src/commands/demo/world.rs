@@ -38,7 +38,11 @@ impl Rng {
 
     /// A number in `0..bound` (0 when `bound` is 0).
     pub fn below(&mut self, bound: u64) -> u64 {
-        if bound == 0 { 0 } else { self.next_u64() % bound }
+        if bound == 0 {
+            0
+        } else {
+            self.next_u64() % bound
+        }
     }
 
     /// True with probability `probability`.
@@ -109,7 +113,12 @@ const ACCOUNTS: [(&str, Role, &str, &str); 20] = [
     ("log-archive", Role::Infrastructure, "shared", "platform"),
     ("payments-staging", Role::Workload, "staging", "payments"),
     ("catalog-prod", Role::Workload, "prod", "catalog"),
-    ("shared-services", Role::Infrastructure, "shared", "platform"),
+    (
+        "shared-services",
+        Role::Infrastructure,
+        "shared",
+        "platform",
+    ),
     ("checkout-staging", Role::Workload, "staging", "checkout"),
     ("network", Role::Infrastructure, "shared", "network"),
     ("search-prod", Role::Workload, "prod", "search"),
@@ -120,7 +129,12 @@ const ACCOUNTS: [(&str, Role, &str, &str); 20] = [
     ("ml-platform-prod", Role::Workload, "prod", "ml-platform"),
     ("billing-prod", Role::Workload, "prod", "billing"),
     ("mobile-api-prod", Role::Workload, "prod", "mobile-api"),
-    ("notifications-prod", Role::Workload, "prod", "notifications"),
+    (
+        "notifications-prod",
+        Role::Workload,
+        "prod",
+        "notifications",
+    ),
     ("sandbox", Role::Workload, "dev", "platform"),
 ];
 
@@ -155,12 +169,11 @@ impl World {
                         break candidate;
                     }
                 };
-                let (name, role, stage, team) = ACCOUNTS.get(index).copied().unwrap_or((
-                    "",
-                    Role::Workload,
-                    "dev",
-                    "platform",
-                ));
+                let (name, role, stage, team) =
+                    ACCOUNTS
+                        .get(index)
+                        .copied()
+                        .unwrap_or(("", Role::Workload, "dev", "platform"));
                 let name = if name.is_empty() {
                     format!("workload-{index:03}")
                 } else {
@@ -284,7 +297,11 @@ pub const RULES: [(&str, &str, &[&str], &str); 8] = [
     (
         "required-tags",
         "REQUIRED_TAGS",
-        &["AWS::EC2::Instance", "AWS::S3::Bucket", "AWS::RDS::DBInstance"],
+        &[
+            "AWS::EC2::Instance",
+            "AWS::S3::Bucket",
+            "AWS::RDS::DBInstance",
+        ],
         "Checks that resources carry the Owner and CostCenter tags.",
     ),
     (
@@ -380,7 +397,9 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
         let purpose = ["web", "app", "bastion", "db", "batch", "internal-lb"][index % 6];
         let group_name = format!("{}-{purpose}", account.team);
         let ssh_open = purpose == "bastion" && rng.chance(0.6) || rng.chance(0.08);
-        let mut permissions = vec![json!({"fromPort": 443, "toPort": 443, "ipProtocol": "tcp", "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []})];
+        let mut permissions = vec![
+            json!({"fromPort": 443, "toPort": 443, "ipProtocol": "tcp", "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []}),
+        ];
         if ssh_open {
             permissions.push(json!({"fromPort": 22, "toPort": 22, "ipProtocol": "tcp", "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []}));
         } else {
@@ -434,8 +453,20 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
     } else {
         world.scaled(2.0, 1)
     };
-    let instance_types = ["t3.micro", "t3.medium", "m5.large", "m6i.xlarge", "c6g.2xlarge", "r6i.large"];
-    let images = ["ami-0c02fb55956c7d316", "ami-0b5eea76982371e91", "ami-06ca3ca175f37dd66", "ami-0fe472d8a85bc7b0e"];
+    let instance_types = [
+        "t3.micro",
+        "t3.medium",
+        "m5.large",
+        "m6i.xlarge",
+        "c6g.2xlarge",
+        "r6i.large",
+    ];
+    let images = [
+        "ami-0c02fb55956c7d316",
+        "ami-0b5eea76982371e91",
+        "ami-06ca3ca175f37dd66",
+        "ami-0fe472d8a85bc7b0e",
+    ];
     for index in 0..instance_count {
         let instance_id = format!("i-0{}", rng.hex(16));
         let zone = index % zones.len();
@@ -443,15 +474,33 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
         let image_id = *rng.pick(&images);
         let private_ip = format!("10.{second_octet}.{}.{}", zone * 16 + 1, rng.below(250) + 4);
         let public = rng.chance(0.15);
-        let public_ip = public.then(|| format!("54.{}.{}.{}", rng.below(255), rng.below(255), rng.below(255)));
+        let public_ip = public.then(|| {
+            format!(
+                "54.{}.{}.{}",
+                rng.below(255),
+                rng.below(255),
+                rng.below(255)
+            )
+        });
         let imdsv2 = rng.chance(0.7);
-        let state = if rng.chance(0.9) { ("running", 16) } else { ("stopped", 80) };
+        let state = if rng.chance(0.9) {
+            ("running", 16)
+        } else {
+            ("stopped", 80)
+        };
         let group = rng.pick(&security_groups).clone();
-        let application = format!("{}-{}", account.team, ["api", "worker", "web", "cron"][index % 4]);
+        let application = format!(
+            "{}-{}",
+            account.team,
+            ["api", "worker", "web", "cron"][index % 4]
+        );
         let name = format!("{application}-{index:02}");
         let tags = base_tags(&mut rng, &name, &application);
         let launched = world.iso(rng.below(90 * 86_400) as i64 + 3_600);
-        let profile = format!("arn:aws:iam::{}:instance-profile/{}-instance", account.id, account.team);
+        let profile = format!(
+            "arn:aws:iam::{}:instance-profile/{}-instance",
+            account.id, account.team
+        );
         let configuration = json!({
             "amiLaunchIndex": 0,
             "architecture": if instance_type.starts_with("c6g") { "arm64" } else { "x86_64" },
@@ -478,14 +527,30 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
         });
         let mut evaluations = vec![
             if public {
-                ("ec2-instance-no-public-ip", collector_pb::ComplianceType::NonCompliant, "The instance has a public IPv4 address.".to_string())
+                (
+                    "ec2-instance-no-public-ip",
+                    collector_pb::ComplianceType::NonCompliant,
+                    "The instance has a public IPv4 address.".to_string(),
+                )
             } else {
-                ("ec2-instance-no-public-ip", collector_pb::ComplianceType::Compliant, "No public IPv4 address.".to_string())
+                (
+                    "ec2-instance-no-public-ip",
+                    collector_pb::ComplianceType::Compliant,
+                    "No public IPv4 address.".to_string(),
+                )
             },
             if imdsv2 {
-                ("ec2-imdsv2-check", collector_pb::ComplianceType::Compliant, "HttpTokens is required.".to_string())
+                (
+                    "ec2-imdsv2-check",
+                    collector_pb::ComplianceType::Compliant,
+                    "HttpTokens is required.".to_string(),
+                )
             } else {
-                ("ec2-imdsv2-check", collector_pb::ComplianceType::NonCompliant, "HttpTokens is optional: IMDSv1 is allowed.".to_string())
+                (
+                    "ec2-imdsv2-check",
+                    collector_pb::ComplianceType::NonCompliant,
+                    "HttpTokens is optional: IMDSv1 is allowed.".to_string(),
+                )
             },
         ];
         evaluations.push(required_tags(&tags));
@@ -524,9 +589,22 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
     }
 
     // S3 buckets.
-    let purposes = ["logs", "artifacts", "data", "backups", "static-assets", "exports"];
+    let purposes = [
+        "logs",
+        "artifacts",
+        "data",
+        "backups",
+        "static-assets",
+        "exports",
+    ];
     for index in 0..world.scaled(4.0, 1) {
-        let name = format!("{}-{}-{}-{}", account.name, purposes[index % purposes.len()], region, rng.hex(6));
+        let name = format!(
+            "{}-{}-{}-{}",
+            account.name,
+            purposes[index % purposes.len()],
+            region,
+            rng.hex(6)
+        );
         let versioning = rng.chance(0.65);
         let encrypted = rng.chance(0.85);
         let blocks_public = rng.chance(0.8);
@@ -556,13 +634,31 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
         let mut evaluations = vec![
             (
                 "s3-bucket-versioning-enabled",
-                if versioning { collector_pb::ComplianceType::Compliant } else { collector_pb::ComplianceType::NonCompliant },
-                if versioning { "Versioning is enabled." } else { "Versioning is not enabled." }.to_string(),
+                if versioning {
+                    collector_pb::ComplianceType::Compliant
+                } else {
+                    collector_pb::ComplianceType::NonCompliant
+                },
+                if versioning {
+                    "Versioning is enabled."
+                } else {
+                    "Versioning is not enabled."
+                }
+                .to_string(),
             ),
             (
                 "s3-bucket-server-side-encryption-enabled",
-                if encrypted { collector_pb::ComplianceType::Compliant } else { collector_pb::ComplianceType::NonCompliant },
-                if encrypted { "Default encryption uses aws:kms." } else { "The bucket has no default encryption." }.to_string(),
+                if encrypted {
+                    collector_pb::ComplianceType::Compliant
+                } else {
+                    collector_pb::ComplianceType::NonCompliant
+                },
+                if encrypted {
+                    "Default encryption uses aws:kms."
+                } else {
+                    "The bucket has no default encryption."
+                }
+                .to_string(),
             ),
         ];
         evaluations.push(required_tags(&tags));
@@ -596,10 +692,18 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
     // RDS instances (workloads only).
     if account.role == Role::Workload {
         for index in 0..world.scaled(if account.stage == "prod" { 2.0 } else { 1.0 }, 0) {
-            let identifier = format!("{}-{}-{index}", account.team, ["orders", "ledger", "sessions"][index % 3]);
+            let identifier = format!(
+                "{}-{}-{index}",
+                account.team,
+                ["orders", "ledger", "sessions"][index % 3]
+            );
             let encrypted = rng.chance(0.8);
             let public = rng.chance(0.07);
-            let engine = *rng.pick(&[("postgres", "15.4"), ("mysql", "8.0.35"), ("aurora-postgresql", "15.4")]);
+            let engine = *rng.pick(&[
+                ("postgres", "15.4"),
+                ("mysql", "8.0.35"),
+                ("aurora-postgresql", "15.4"),
+            ]);
             let tags = base_tags(&mut rng, &identifier, &format!("{}-db", account.team));
             let group = rng.pick(&security_groups).clone();
             let configuration = json!({
@@ -623,8 +727,17 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
             });
             let mut evaluations = vec![(
                 "rds-storage-encrypted",
-                if encrypted { collector_pb::ComplianceType::Compliant } else { collector_pb::ComplianceType::NonCompliant },
-                if encrypted { "Storage is encrypted." } else { "Storage is not encrypted." }.to_string(),
+                if encrypted {
+                    collector_pb::ComplianceType::Compliant
+                } else {
+                    collector_pb::ComplianceType::NonCompliant
+                },
+                if encrypted {
+                    "Storage is encrypted."
+                } else {
+                    "Storage is not encrypted."
+                }
+                .to_string(),
             )];
             evaluations.push(required_tags(&tags));
             resources.push(Resource {
@@ -652,12 +765,24 @@ pub fn resources(world: &World, account: &Account, region: &str) -> Vec<Resource
     // IAM roles: global resources, recorded in the home region only.
     if region == world.home() {
         let roles = [
-            ("OrganizationAccountAccessRole", "arn:aws:iam::aws:policy/AdministratorAccess"),
+            (
+                "OrganizationAccountAccessRole",
+                "arn:aws:iam::aws:policy/AdministratorAccess",
+            ),
             ("ReadOnlyAuditor", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
             ("deploy-pipeline", "arn:aws:iam::aws:policy/PowerUserAccess"),
-            ("app-instance-role", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
-            ("break-glass-admin", "arn:aws:iam::aws:policy/AdministratorAccess"),
-            ("data-pipeline", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+            (
+                "app-instance-role",
+                "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+            ),
+            (
+                "break-glass-admin",
+                "arn:aws:iam::aws:policy/AdministratorAccess",
+            ),
+            (
+                "data-pipeline",
+                "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+            ),
         ];
         for index in 0..world.scaled(5.0, 1) {
             let (role_name, policy_arn) = roles[index % roles.len()];
@@ -748,11 +873,7 @@ fn tag(key: &str, value: &str) -> types_pb::Tag {
     }
 }
 
-fn relationship(
-    resource_type: &str,
-    resource_id: &str,
-    name: &str,
-) -> collector_pb::Relationship {
+fn relationship(resource_type: &str, resource_id: &str, name: &str) -> collector_pb::Relationship {
     collector_pb::Relationship {
         resource_type: resource_type.to_string(),
         resource_id: resource_id.to_string(),
@@ -777,7 +898,13 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_world() {
         let (first, second) = (world(7), world(7));
-        let ids = |world: &World| world.accounts.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+        let ids = |world: &World| {
+            world
+                .accounts
+                .iter()
+                .map(|a| a.id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&first), ids(&second));
         assert_eq!(first.accounts.len(), 20);
         let account = &first.accounts[3];
@@ -801,8 +928,16 @@ mod tests {
                 .map(|resource| resource.item.resource_type)
                 .collect::<Vec<_>>()
         };
-        assert!(types("us-east-1").iter().any(|kind| kind == "AWS::IAM::Role"));
-        assert!(!types("eu-west-1").iter().any(|kind| kind == "AWS::IAM::Role"));
+        assert!(
+            types("us-east-1")
+                .iter()
+                .any(|kind| kind == "AWS::IAM::Role")
+        );
+        assert!(
+            !types("eu-west-1")
+                .iter()
+                .any(|kind| kind == "AWS::IAM::Role")
+        );
         for resource in resources(&world, &account, "us-east-1") {
             let configuration: Value =
                 serde_json::from_str(&resource.item.configuration).expect("configuration is JSON");

@@ -234,7 +234,8 @@ pub fn batches(findings: Vec<pb::Finding>) -> Vec<Vec<pb::Finding>> {
         let length = finding.encoded_len();
         // Each repeated field entry costs its tag byte and its length prefix on the wire.
         let bytes = 1 + prost::encoding::encoded_len_varint(length as u64) + length;
-        if !current.is_empty() && (current.len() == MAX_FINDINGS || current_bytes + bytes > MAX_REQUEST_BYTES)
+        if !current.is_empty()
+            && (current.len() == MAX_FINDINGS || current_bytes + bytes > MAX_REQUEST_BYTES)
         {
             batches.push(std::mem::take(&mut current));
             current_bytes = 0;
@@ -271,12 +272,18 @@ pub async fn import_findings(
     summary: &mut ImportSummary,
 ) -> anyhow::Result<()> {
     let client = context.findings_client(region).await?;
-    let mut in_flight: JoinSet<(Vec<String>, Result<pb::BatchImportFindingsResponse, tonic::Status>)> =
-        JoinSet::new();
+    let mut in_flight: JoinSet<(
+        Vec<String>,
+        Result<pb::BatchImportFindingsResponse, tonic::Status>,
+    )> = JoinSet::new();
     for batch in batches(findings) {
         while in_flight.len() >= concurrency.max(1) {
             if let Some(answered) = in_flight.join_next().await {
-                record(answered.context("an import task failed")?, summary, progress);
+                record(
+                    answered.context("an import task failed")?,
+                    summary,
+                    progress,
+                );
             }
         }
         summary.requests += 1;
@@ -285,7 +292,11 @@ pub async fn import_findings(
         in_flight.spawn(async move { (ids, send(client, batch).await) });
     }
     while let Some(answered) = in_flight.join_next().await {
-        record(answered.context("an import task failed")?, summary, progress);
+        record(
+            answered.context("an import task failed")?,
+            summary,
+            progress,
+        );
     }
     Ok(())
 }
@@ -317,7 +328,10 @@ async fn send(
 }
 
 fn record(
-    (ids, outcome): (Vec<String>, Result<pb::BatchImportFindingsResponse, tonic::Status>),
+    (ids, outcome): (
+        Vec<String>,
+        Result<pb::BatchImportFindingsResponse, tonic::Status>,
+    ),
     summary: &mut ImportSummary,
     progress: &ProgressBar,
 ) {
@@ -414,7 +428,10 @@ mod tests {
             };
             assert!(request.encoded_len() <= MAX_REQUEST_BYTES);
         }
-        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![30, 10]);
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![30, 10]
+        );
     }
 
     #[test]
@@ -435,15 +452,18 @@ mod tests {
             .iter()
             .map(|(id, code, _)| (id.as_str(), code.as_str()))
             .collect();
-        assert_eq!(failures, vec![("line 3", "InvalidJson"), ("b", "InvalidInput")]);
+        assert_eq!(
+            failures,
+            vec![("line 3", "InvalidJson"), ("b", "InvalidInput")]
+        );
         assert_eq!(parsed.ignored_fields.get("Network"), Some(&2));
     }
 
     #[test]
     fn arrays_and_batch_requests_parse_alike() {
         let array = parse_findings(r#"[{"Id": "a"}, {"Id": "b"}]"#).expect("an array parses");
-        let request =
-            parse_findings(r#"{"Findings": [{"Id": "a"}, {"Id": "b"}]}"#).expect("a request parses");
+        let request = parse_findings(r#"{"Findings": [{"Id": "a"}, {"Id": "b"}]}"#)
+            .expect("a request parses");
         assert_eq!(array.findings, request.findings);
         assert_eq!(array.findings.len(), 2);
         assert!(parse_findings("[{\"Id\": ").is_err());
