@@ -690,6 +690,52 @@ async fn the_demo_seeds_a_world_whose_aggregated_views_show_it() {
             .all(|finding| finding["awsAccountId"] == security.as_str())
     );
 
+    // The finding aggregator (all regions, with back-fill) copies every region's findings home.
+    eventually(
+        "findings of the other region are aggregated home",
+        Duration::from_secs(60),
+        || {
+            let cluster = &cluster;
+            let operator = operator.clone();
+            let security = security.clone();
+            async move {
+                let (printed, outcome) = cli_outcome(
+                    cluster,
+                    &operator,
+                    dir,
+                    &[
+                        "findings",
+                        "get",
+                        "--aggregated",
+                        "--region",
+                        HOME,
+                        "--owner",
+                        &security,
+                        "--all",
+                        "-o",
+                        "json",
+                    ],
+                )
+                .await;
+                outcome.map_err(|error| errors::describe(&error))?;
+                let value: Value =
+                    serde_json::from_str(&printed).map_err(|error| error.to_string())?;
+                let regions: std::collections::BTreeSet<&str> = value["findings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|finding| finding["region"].as_str())
+                    .collect();
+                if regions.contains(OTHER) && regions.contains(HOME) {
+                    Ok(())
+                } else {
+                    Err(format!("regions of aggregated findings: {regions:?}"))
+                }
+            }
+        },
+    )
+    .await;
+
     let insights = cli_json(
         &cluster,
         &operator,

@@ -16,9 +16,11 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use support::{Authed, Backend, Standalone, TestCluster, eventually, make_enabled_member, wait_serving};
-use tributary_aggregator::store::aggregated_finding_scopes as scopes;
+use tributary_aggregator::store::{
+    aggregated_finding_scopes as scopes, aggregated_findings, finding_update_outbox,
+};
 use tributary_proto::{
     aggregator::v1 as pb, collector::v1 as collector_pb, membership::v1 as membership_pb,
 };
@@ -29,6 +31,8 @@ on_both_backends!(
     members_contribute_only_where_they_are_members_and_stop_when_disassociated,
     existing_findings_are_back_filled_only_when_asked_and_deleting_keeps_copies,
     insights_controls_and_scores_cover_the_aggregated_set,
+    concurrent_updates_in_both_regions_converge_through_disconnects_and_restarts,
+    an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_duplicates_nothing,
 );
 
 const HOME: &str = "us-east-1";
@@ -874,5 +878,484 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
         member_scores.overall_score,
         Some(expected_score(&member_expected).0)
     );
+    cluster.shutdown().await;
+}
+
+/// A region served by a collector the test stops and starts.
+const ORIGIN: &str = "sa-east-1";
+
+/// An aggregator on its own runtime and database, which the test crashes and restarts.
+async fn standalone_aggregator(cluster: &TestCluster) -> (Standalone, DatabaseConnection) {
+    let url = cluster.extra_database_url("aggregator-standalone").await;
+    let mut config = cluster.standalone_aggregator_config(url.clone());
+    config.replication.replication_lease_seconds = 1;
+    config.replication.replication_max_backoff_seconds = 1;
+    let aggregator = Standalone::start(move |listener, shutdown| {
+        let config = config.clone();
+        Box::pin(async move {
+            tributary_aggregator::serve(config, listener, shutdown)
+                .await
+                .expect("the aggregator serves");
+        })
+    });
+    wait_serving(aggregator.address).await;
+    let db = tributary_runtime::db::connect(&url)
+        .await
+        .expect("the aggregator's database opens");
+    (aggregator, db)
+}
+
+fn aggregator_at(address: std::net::SocketAddr, key: &str) -> Aggregator {
+    pb::finding_aggregator_service_client::FindingAggregatorServiceClient::with_interceptor(
+        support::channel(address),
+        support::bearer(key),
+    )
+}
+
+fn findings_at(
+    address: std::net::SocketAddr,
+    key: &str,
+) -> collector_pb::security_hub_service_client::SecurityHubServiceClient<Authed> {
+    collector_pb::security_hub_service_client::SecurityHubServiceClient::with_interceptor(
+        support::channel(address),
+        support::bearer(key),
+    )
+}
+
+/// The customer fields one update sets: (group, seed) picks a group and a value.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    /// BatchUpdateFindings on the aggregator (the home region).
+    Home(u8, u8),
+    /// BatchUpdateFindings on the origin region's collector.
+    Origin(u8, u8),
+    StopOrigin,
+    StartOrigin,
+    CrashAggregator,
+    StartAggregator,
+}
+
+/// The change of group `group` with `seed`, as a collector request (the aggregator's request
+/// carries the same fields).
+fn change(group: u8, seed: u8) -> collector_pb::BatchUpdateFindingsRequest {
+    let mut request = collector_pb::BatchUpdateFindingsRequest::default();
+    match group % 5 {
+        0 => {
+            request.note = Some(collector_pb::FindingNoteUpdate {
+                text: format!("note {seed}"),
+                updated_by: "analyst".into(),
+            });
+        }
+        1 => {
+            request.workflow = Some(collector_pb::FindingWorkflow {
+                status: i32::from(seed % 4) + 1,
+            });
+        }
+        2 => request.verification_state = i32::from(seed % 4) + 1,
+        3 => request.confidence = Some(i32::from(seed % 101)),
+        _ => {
+            request
+                .user_defined_fields
+                .insert("ticket".into(), format!("T-{seed}"));
+        }
+    }
+    request
+}
+
+fn home_request(identifier: collector_pb::FindingIdentifier, group: u8, seed: u8) -> pb::BatchUpdateFindingsRequest {
+    let change = change(group, seed);
+    pb::BatchUpdateFindingsRequest {
+        region: HOME.into(),
+        account_id: String::new(),
+        finding_identifiers: vec![identifier],
+        note: change.note,
+        severity: change.severity,
+        verification_state: change.verification_state,
+        confidence: change.confidence,
+        criticality: change.criticality,
+        types: change.types,
+        user_defined_fields: change.user_defined_fields,
+        workflow: change.workflow,
+        related_findings: change.related_findings,
+    }
+}
+
+/// The value of group `group` in `finding`, as text.
+fn group_value(finding: &collector_pb::Finding, group: u8) -> String {
+    match group % 5 {
+        0 => format!("{:?}", finding.note.as_ref().map(|note| &note.text)),
+        1 => format!("{:?}", finding.workflow.as_ref().map(|workflow| workflow.status)),
+        2 => format!("{}", finding.verification_state),
+        3 => format!("{:?}", finding.confidence),
+        _ => format!("{:?}", finding.user_defined_fields.get("ticket")),
+    }
+}
+
+/// What group `group` reads after a write with `seed`.
+fn written_value(group: u8, seed: u8) -> String {
+    let mut finding = collector_pb::Finding::default();
+    let change = change(group, seed);
+    finding.note = change.note.map(|note| collector_pb::FindingNote {
+        text: note.text,
+        ..Default::default()
+    });
+    finding.workflow = change.workflow;
+    finding.verification_state = change.verification_state;
+    finding.confidence = change.confidence;
+    finding.user_defined_fields = change.user_defined_fields;
+    group_value(&finding, group)
+}
+
+/// Services that go down and come back during the test.
+struct Moving {
+    origin: Standalone,
+    origin_up: bool,
+    aggregator: Standalone,
+    aggregator_up: bool,
+}
+
+impl Moving {
+    async fn all_up(&mut self) {
+        if !self.origin_up {
+            self.origin.start_again().await;
+            self.origin_up = true;
+        }
+        if !self.aggregator_up {
+            self.aggregator.start_again().await;
+            self.aggregator_up = true;
+        }
+    }
+}
+
+async fn run_case(
+    key: &str,
+    moving: &std::sync::Mutex<Option<Moving>>,
+    case: usize,
+    ops: &[Op],
+) {
+    let mut services = moving.lock().unwrap().take().expect("the services are there");
+    services.all_up().await;
+    let aggregator = aggregator_at(services.aggregator.address, key);
+    let origin_address = services.origin.address;
+    let id = format!("converge-{case}");
+    let imported = finding(ORIGIN, ADMIN, &id, 1_700_000_100);
+    let response = findings_at(origin_address, key)
+        .batch_import_findings(collector_pb::BatchImportFindingsRequest {
+            findings: vec![imported.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.failed_count, 0);
+    let initial = eventually("the new finding reaches the home region", WAIT, || async {
+        aggregated(&aggregator)
+            .await?
+            .remove(&id)
+            .ok_or_else(|| "not yet".to_string())
+    })
+    .await;
+
+    // The last value each side wrote to each group.
+    let mut home_writes: BTreeMap<u8, String> = BTreeMap::new();
+    let mut origin_writes: BTreeMap<u8, String> = BTreeMap::new();
+    for op in ops {
+        match *op {
+            Op::Home(group, seed) if services.aggregator_up => {
+                let response = aggregator
+                    .clone()
+                    .batch_update_findings(home_request(identifier(&imported), group, seed))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert_eq!(response.processed_findings.len(), 1, "{response:?}");
+                home_writes.insert(group % 5, written_value(group, seed));
+            }
+            Op::Origin(group, seed) if services.origin_up => {
+                let mut request = change(group, seed);
+                request.finding_identifiers = vec![identifier(&imported)];
+                let response = findings_at(origin_address, key)
+                    .batch_update_findings(request)
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert_eq!(response.processed_findings.len(), 1, "{response:?}");
+                origin_writes.insert(group % 5, written_value(group, seed));
+            }
+            Op::StopOrigin if services.origin_up => {
+                services.origin.stop().await;
+                services.origin_up = false;
+            }
+            Op::StartOrigin if !services.origin_up => {
+                services.origin.start_again().await;
+                services.origin_up = true;
+            }
+            Op::CrashAggregator if services.aggregator_up => {
+                services.aggregator.crash();
+                services.aggregator_up = false;
+            }
+            Op::StartAggregator if !services.aggregator_up => {
+                services.aggregator.start_again().await;
+                services.aggregator_up = true;
+            }
+            _ => {}
+        }
+    }
+    services.all_up().await;
+
+    // Every copy ends equal, each group holding the newest write of it: a group only one side
+    // wrote holds that side's last value.
+    let converged = eventually("the home copy and the origin converge", WAIT, || async {
+        let home = aggregated(&aggregator).await?.remove(&id).unwrap_or_default();
+        let origin = findings_at(origin_address, key)
+            .get_findings(collector_pb::GetFindingsRequest {
+                filters: Some(collector_pb::FindingFilters {
+                    id: vec![collector_pb::StringFilter {
+                        value: id.clone(),
+                        comparison: collector_pb::StringFilterComparison::Equals as i32,
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .map_err(|status| status.to_string())?
+            .into_inner()
+            .findings
+            .pop()
+            .unwrap_or_default();
+        if home == origin {
+            Ok(home)
+        } else {
+            Err(format!("home {home:?}\norigin {origin:?}"))
+        }
+    })
+    .await;
+    for group in 0..5 {
+        let value = group_value(&converged, group);
+        match (home_writes.get(&group), origin_writes.get(&group)) {
+            (Some(home), None) => assert_eq!(&value, home, "group {group}: {ops:?}"),
+            (None, Some(origin)) => assert_eq!(&value, origin, "group {group}: {ops:?}"),
+            (Some(home), Some(origin)) => assert!(
+                value == *home || value == *origin,
+                "group {group} holds {value}, neither {home} nor {origin}: {ops:?}"
+            ),
+            (None, None) => assert_eq!(value, group_value(&initial, group)),
+        }
+    }
+    *moving.lock().unwrap() = Some(services);
+}
+
+async fn concurrent_updates_in_both_regions_converge_through_disconnects_and_restarts(
+    backend: Backend,
+) {
+    use proptest::{prelude::*, test_runner::{Config, TestRunner}};
+    let cluster = start(backend).await;
+    let origin = cluster.standalone_collector(ORIGIN).await;
+    let key = account_with_hub(&cluster, ADMIN, &[HOME, ORIGIN]).await;
+    let (aggregator, _db) = standalone_aggregator(&cluster).await;
+    let arn = create(
+        &mut aggregator_at(aggregator.address, &key),
+        pb::RegionLinkingMode::SpecifiedRegions,
+        &[ORIGIN],
+        false,
+    )
+    .await;
+    wait_linked(&aggregator_at(aggregator.address, &key), &arn, &[ORIGIN]).await;
+    let moving = std::sync::Mutex::new(Some(Moving {
+        origin,
+        origin_up: true,
+        aggregator,
+        aggregator_up: true,
+    }));
+
+    let op = prop_oneof![
+        4 => (0u8..5, any::<u8>()).prop_map(|(group, seed)| Op::Home(group, seed)),
+        4 => (0u8..5, any::<u8>()).prop_map(|(group, seed)| Op::Origin(group, seed)),
+        1 => Just(Op::StopOrigin),
+        1 => Just(Op::StartOrigin),
+        1 => Just(Op::CrashAggregator),
+        1 => Just(Op::StartAggregator),
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: 3,
+        max_shrink_iters: 0,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| {
+        runner
+            .run(&prop::collection::vec(op, 2..8), |ops| {
+                let case = case.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                handle.block_on(run_case(&key, &moving, case, &ops));
+                Ok(())
+            })
+            .unwrap();
+    });
+    let mut services = moving.into_inner().unwrap().unwrap();
+    services.aggregator.stop().await;
+    services.origin.stop().await;
+    cluster.shutdown().await;
+}
+
+async fn an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_duplicates_nothing(
+    backend: Backend,
+) {
+    const FINDINGS: usize = 1000;
+    let cluster = start(backend).await;
+    let mut origin = cluster.standalone_collector(ORIGIN).await;
+    let key = account_with_hub(&cluster, ADMIN, &[HOME, ORIGIN]).await;
+    let (mut aggregator, db) = standalone_aggregator(&cluster).await;
+    let client = aggregator_at(aggregator.address, &key);
+    let arn = create(&mut client.clone(), pb::RegionLinkingMode::SpecifiedRegions, &[ORIGIN], false).await;
+    wait_linked(&client, &arn, &[ORIGIN]).await;
+    let copies = || async {
+        aggregated_findings::Entity::find()
+            .filter(aggregated_findings::Column::Region.eq(ORIGIN))
+            .count(&db)
+            .await
+            .unwrap()
+    };
+
+    // A backlog builds up while the aggregator is away; it comes back and dies part-way.
+    aggregator.stop().await;
+    let mut ids = Vec::new();
+    for batch in 0..FINDINGS / 100 {
+        let findings: Vec<collector_pb::Finding> = (0..100)
+            .map(|index| finding(ORIGIN, ADMIN, &format!("r-{batch:02}-{index:03}"), 1_700_000_100))
+            .collect();
+        ids.extend(findings.iter().map(|finding| finding.id.clone()));
+        let response = findings_at(origin.address, &key)
+            .batch_import_findings(collector_pb::BatchImportFindingsRequest { findings })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(response.failed_count, 0);
+    }
+    aggregator.start_again().await;
+    eventually("part of the backlog is applied", WAIT, || async {
+        if copies().await > 0 { Ok(()) } else { Err("nothing yet".into()) }
+    })
+    .await;
+    aggregator.crash();
+    aggregator.start_again().await;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    wait_aggregated(&client, &ids).await;
+    assert_eq!(copies().await, FINDINGS as u64);
+
+    // Home updates queue while the origin is down; the aggregator dies with them queued, and
+    // again while delivering.
+    origin.stop().await;
+    for chunk in ids.chunks(100) {
+        let updated = client
+            .clone()
+            .batch_update_findings(pb::BatchUpdateFindingsRequest {
+                region: HOME.into(),
+                finding_identifiers: chunk
+                    .iter()
+                    .map(|id| collector_pb::FindingIdentifier {
+                        id: id.to_string(),
+                        product_arn: format!("arn:aws:securityhub:{ORIGIN}:{ADMIN}:product/{ADMIN}/default"),
+                    })
+                    .collect(),
+                note: Some(collector_pb::FindingNoteUpdate {
+                    text: "triaged at home".into(),
+                    updated_by: "analyst".into(),
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(updated.processed_findings.len(), chunk.len());
+    }
+    let queued = || async { finding_update_outbox::Entity::find().count(&db).await.unwrap() };
+    assert_eq!(queued().await, FINDINGS as u64);
+    aggregator.crash();
+    origin.start_again().await;
+    let head_before_delivery = collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
+        support::channel(origin.address),
+        support::bearer(cluster.service_key()),
+    )
+    .get_head(collector_pb::GetHeadRequest {})
+    .await
+    .unwrap()
+    .into_inner()
+    .head_seq;
+    aggregator.start_again().await;
+    eventually("delivery starts", WAIT, || async {
+        if queued().await < FINDINGS as u64 { Ok(()) } else { Err("nothing delivered".into()) }
+    })
+    .await;
+    aggregator.crash();
+    aggregator.start_again().await;
+    eventually("every update is delivered", WAIT, || async {
+        match queued().await {
+            0 => Ok(()),
+            left => Err(format!("{left} queued")),
+        }
+    })
+    .await;
+
+    // Each origin finding took the update exactly once: one change record each since the origin
+    // came back.
+    let mut change_log =
+        collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
+            support::channel(origin.address),
+            support::bearer(cluster.service_key()),
+        );
+    let head = change_log
+        .get_head(collector_pb::GetHeadRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .head_seq;
+    let mut stream = change_log
+        .subscribe(collector_pb::SubscribeRequest {
+            from_seq: head_before_delivery,
+            account_ids: vec![ADMIN.into()],
+            kinds: vec![collector_pb::ChangeKind::Finding as i32],
+            aggregator: Some(membership_pb::AggregatorReference {
+                aggregator: Some(
+                    membership_pb::aggregator_reference::Aggregator::FindingAggregatorOwnerAccountId(
+                        ADMIN.into(),
+                    ),
+                ),
+            }),
+            aggregators: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut changed = Vec::new();
+    let mut through = head_before_delivery;
+    while through < head {
+        let batch = tokio::time::timeout(WAIT, stream.message())
+            .await
+            .expect("the origin's change log streams")
+            .unwrap()
+            .expect("the stream stays open");
+        through = batch.through_seq;
+        changed.extend(batch.records.into_iter().map(|record| record.key));
+    }
+    let distinct: BTreeSet<&String> = changed.iter().collect();
+    assert_eq!((changed.len(), distinct.len()), (FINDINGS, FINDINGS));
+    // And the home copies are the origin's.
+    eventually("the copies match their origin", WAIT, || async {
+        let copies = aggregated(&client).await?;
+        let noted = copies
+            .values()
+            .filter(|finding| finding.note.as_ref().is_some_and(|note| note.text == "triaged at home"))
+            .count();
+        if copies.len() == FINDINGS && noted == FINDINGS {
+            Ok(())
+        } else {
+            Err(format!("{} copies, {noted} noted", copies.len()))
+        }
+    })
+    .await;
+    aggregator.stop().await;
+    origin.stop().await;
     cluster.shutdown().await;
 }

@@ -489,6 +489,17 @@ async fn results_count_matching_findings_per_group(backend: Backend) {
         grouped(active_labels.iter().map(|label| vec![label.as_str()]))
     );
 
+    let buckets = results(
+        &cluster,
+        &key,
+        "arn:aws:securityhub:::insight/securityhub/default/30",
+    )
+    .await;
+    assert!(
+        buckets.contains(&("key-1".to_string(), 1)),
+        "every resource of a matching finding counts, not only S3 buckets: {buckets:?}"
+    );
+
     // Custom: filters narrow, the group-by attribute counts.
     let mut hub = cluster.findings(REGION, &key);
     let by_type = hub

@@ -31,10 +31,19 @@ async fn migrations_apply_repeat_and_roll_back(backend: Backend) {
         &["regions", "api_keys"],
     )
     .await;
-    check::<tributary_collector::store::Migrator>(&url("collector").await, &["change_log"]).await;
+    check::<tributary_collector::store::Migrator>(
+        &url("collector").await,
+        &["change_log", "findings", "finding_history", "insights"],
+    )
+    .await;
     check::<tributary_aggregator::store::Migrator>(
         &url("aggregator").await,
-        &["replication_cursors"],
+        &[
+            "replication_regions",
+            "aggregate_config_items",
+            "config_aggregators",
+            "finding_aggregators",
+        ],
     )
     .await;
 }

@@ -1,22 +1,27 @@
 //! GetFindings' filter language: any protobuf-encoded `GetFindingsRequest` is validated without
 //! panicking (bad input is `InvalidInputException`), and validated filters, sorts and keyset
 //! positions compile to SQL for SQLite and PostgreSQL without panicking and with every user value
-//! bound as a parameter, never pasted into the statement.
+//! bound as a parameter, never pasted into the statement; the SQLite statement runs on an empty
+//! in-memory findings table without a database error.
 
 #![no_main]
+
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 use sea_orm::{
-    DatabaseBackend,
-    sea_query::{PostgresQueryBuilder, SqliteQueryBuilder},
+    ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    sea_query::{PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder},
 };
+use sea_orm_migration::SchemaManager;
+use tokio::runtime::Runtime;
 use tributary_proto::collector::v1 as pb;
 use tributary_runtime::Error;
 use tributary_securityhub::{
     filter::{Filters, INVALID_INPUT, Sort},
     query::{FindingQuery, Position, page_statement},
-    schema::Tables,
+    schema::{Tables, add_attribute_columns, create_index_tables},
 };
 
 const TABLES: Tables = Tables {
@@ -24,6 +29,46 @@ const TABLES: Tables = Tables {
     values: "finding_values",
     payload: "finding",
 };
+
+/// An in-memory SQLite database with the collector's findings table and filter index.
+fn sqlite() -> &'static (Runtime, DatabaseConnection) {
+    static DATABASE: OnceLock<(Runtime, DatabaseConnection)> = OnceLock::new();
+    DATABASE.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let db = runtime.block_on(async {
+            let db = Database::connect("sqlite::memory:").await.expect("SQLite");
+            db.execute_unprepared(
+                "CREATE TABLE findings (account_id TEXT NOT NULL, product_arn TEXT NOT NULL, \
+                 finding_id TEXT NOT NULL, finding BLOB NOT NULL, \
+                 PRIMARY KEY (account_id, product_arn, finding_id))",
+            )
+            .await
+            .expect("findings table");
+            let manager = SchemaManager::new(&db);
+            add_attribute_columns(&manager, &TABLES, &[])
+                .await
+                .expect("columns");
+            create_index_tables(&manager, &TABLES)
+                .await
+                .expect("index tables");
+            db
+        });
+        (runtime, db)
+    })
+}
+
+fn run_on_sqlite(statement: &SelectStatement) {
+    let (runtime, db) = sqlite();
+    if let Err(error) = runtime.block_on(db.query_all(statement)) {
+        panic!(
+            "SQLite refused the statement: {error}\n{}",
+            statement.to_string(SqliteQueryBuilder)
+        );
+    }
+}
 
 fn assert_invalid_input<T: std::fmt::Debug>(result: &Result<T, Error>) {
     if let Err(error) = result {
@@ -71,8 +116,14 @@ fuzz_target!(|data: &[u8]| {
                     DatabaseBackend::Postgres => statement.build(PostgresQueryBuilder),
                     _ => statement.build(SqliteQueryBuilder),
                 };
-                assert!(!sql.contains('\''), "a value was pasted into the SQL: {sql}");
+                assert!(
+                    !sql.contains('\''),
+                    "a value was pasted into the SQL: {sql}"
+                );
                 assert!(!values.0.is_empty(), "the LIMIT at least is bound: {sql}");
+                if backend == DatabaseBackend::Sqlite {
+                    run_on_sqlite(&statement);
+                }
             }
         }
     }

@@ -45,9 +45,16 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(provider.types, normalised.types);
             assert_eq!(provider.confidence, normalised.confidence);
             assert_eq!(provider.criticality, normalised.criticality);
-            let severity = normalised.severity.as_ref().expect("a valid finding has a severity");
+            let severity = normalised
+                .severity
+                .as_ref()
+                .expect("a valid finding has a severity");
             assert_ne!(severity.label, pb::SeverityLabel::Unspecified as i32);
-            assert!(severity.normalized.is_some_and(|score| (0..=100).contains(&score)));
+            assert!(
+                severity
+                    .normalized
+                    .is_some_and(|score| (0..=100).contains(&score))
+            );
             assert_ne!(normalised.record_state, pb::RecordState::Unspecified as i32);
             assert!(!normalised.company_name.is_empty() && !normalised.product_name.is_empty());
         }

@@ -25,7 +25,9 @@ impl Key {
             Key::Text(text) => Value::from(text.as_str()),
             Key::Integer(integer) => Value::from(*integer),
             Key::Unsigned(unsigned) => Value::from(*unsigned),
-            Key::Float(float) => serde_json::Number::from_f64(*float).map_or(Value::Null, Value::Number),
+            Key::Float(float) => {
+                serde_json::Number::from_f64(*float).map_or(Value::Null, Value::Number)
+            }
             Key::Flag(flag) => Value::from(*flag),
             Key::Missing => Value::Null,
         }
@@ -95,7 +97,11 @@ fuzz_target!(|input: Input| {
 
     // Issued tokens open to exactly their position, within their scope only.
     let opened = tokens.open::<Value>(&input.scope, &token);
-    assert_eq!(opened.as_ref().ok(), Some(&Some(position.clone())), "round trip of {token}");
+    assert_eq!(
+        opened.as_ref().ok(),
+        Some(&Some(position.clone())),
+        "round trip of {token}"
+    );
     if input.other_scope != input.scope {
         assert_invalid_token(tokens.open(&input.other_scope, &token), "another scope");
     }

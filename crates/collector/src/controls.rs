@@ -976,3 +976,35 @@ impl Controls {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_standards_arns_of_any_region_name_their_standard() {
+        for standard in STANDARDS {
+            for region in ["us-east-1", "eu-west-1"] {
+                assert_eq!(standard_of(&standard.arn(region)), Some(standard));
+            }
+        }
+        assert_eq!(
+            standard_of("arn:aws:securityhub:::standards/unknown/v/1"),
+            None
+        );
+        assert_eq!(
+            standard_of(
+                "arn:aws:securityhub:::xstandards/aws-foundational-security-best-practices/v/1.0.0"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn enabled_standards_are_stored_one_per_line() {
+        let arns: BTreeSet<String> = ["b".to_string(), "a".to_string()].into_iter().collect();
+        assert_eq!(joined(&arns), "a\nb");
+        assert_eq!(split(&joined(&arns)), ["a", "b"]);
+        assert!(split("").is_empty());
+    }
+}

@@ -105,7 +105,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         }));
         return Ok(());
     }
-    let mut rows = table(&["seeded", ""]);
+    let mut rows = table(&["what", "seeded"]);
     for (what, value) in [
         ("organization", seeded.organization_id.clone()),
         ("accounts", seeded.accounts.to_string()),

@@ -124,6 +124,16 @@ pub fn validate(finding: &pb::Finding, region: &str) -> Result<(), Refusal> {
         )?;
         non_blank(&format!("resources[{index}].id"), &resource.id, 1, 512)?;
     }
+    // The control id is an indexed column (control statuses are keyed by it), so it is bounded
+    // like the other identifiers rather than left to the finding's overall size limit.
+    if let Some(compliance) = &finding.compliance {
+        non_blank(
+            "compliance.security_control_id",
+            &compliance.security_control_id,
+            0,
+            256,
+        )?;
+    }
     let provider = finding.finding_provider_fields.as_ref();
     let severity_given = |severity: Option<&pb::FindingSeverity>| {
         severity.is_some_and(|severity| {
@@ -385,6 +395,12 @@ mod tests {
             |finding| finding.severity = None,
             |finding| finding.types.clear(),
             |finding| finding.confidence = Some(101),
+            |finding| {
+                finding.compliance = Some(pb::FindingCompliance {
+                    security_control_id: "S".repeat(257),
+                    ..Default::default()
+                });
+            },
             |finding| {
                 finding
                     .product_fields
