@@ -444,6 +444,31 @@ async fn area_commands_round_trip_with_json_output() {
         arn.as_str()
     );
 
+    // The security account accepts GuardDuty findings.
+    let guardduty = format!("arn:aws:securityhub:{HOME}::product/aws/guardduty");
+    cli(
+        &cluster,
+        &security_key,
+        dir,
+        &[
+            "findings", "products", "enable", "--region", HOME, &guardduty,
+        ],
+    )
+    .await;
+    let subscriptions = cli_json(
+        &cluster,
+        &security_key,
+        dir,
+        &["findings", "products", "enabled", "--region", HOME],
+    )
+    .await;
+    assert_eq!(
+        subscriptions["productSubscriptions"],
+        json!([format!(
+            "arn:aws:securityhub:{HOME}:{ACCOUNT}:product-subscription/aws/guardduty"
+        )])
+    );
+
     // Standards: the catalogue, enabling one, and the account's scores.
     let catalogue = cli_json(
         &cluster,

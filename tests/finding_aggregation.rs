@@ -17,7 +17,9 @@ use std::{
 };
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
-use support::{Authed, Backend, Standalone, TestCluster, eventually, make_enabled_member, wait_serving};
+use support::{
+    Authed, Backend, Standalone, TestCluster, eventually, make_enabled_member, wait_serving,
+};
 use tributary_aggregator::store::{
     aggregated_finding_scopes as scopes, aggregated_findings, finding_update_outbox,
 };
@@ -111,7 +113,12 @@ async fn wait_linked(aggregator: &Aggregator, arn: &str, regions: &[&str]) {
     .await;
 }
 
-async fn import(cluster: &TestCluster, region: &str, key: &str, findings: Vec<collector_pb::Finding>) {
+async fn import(
+    cluster: &TestCluster,
+    region: &str,
+    key: &str,
+    findings: Vec<collector_pb::Finding>,
+) {
     let response = cluster
         .findings(region, key)
         .batch_import_findings(collector_pb::BatchImportFindingsRequest { findings })
@@ -132,7 +139,9 @@ fn finding(region: &str, account: &str, id: &str, updated: i64) -> collector_pb:
 }
 
 /// Every aggregated finding `aggregator`'s account sees in the home region, by id.
-async fn aggregated(aggregator: &Aggregator) -> Result<BTreeMap<String, collector_pb::Finding>, String> {
+async fn aggregated(
+    aggregator: &Aggregator,
+) -> Result<BTreeMap<String, collector_pb::Finding>, String> {
     let mut aggregator = aggregator.clone();
     let mut found = BTreeMap::new();
     let mut page_token = String::new();
@@ -227,9 +236,27 @@ async fn findings_of_linked_regions_reach_the_home_region_and_updates_flow_both_
     .await;
     wait_linked(&aggregator, &arn, &[WEST]).await;
 
-    import(&cluster, SOUTH, &key, vec![finding(SOUTH, ADMIN, "south", 1_700_000_100)]).await;
-    import(&cluster, HOME, &key, vec![finding(HOME, ADMIN, "home", 1_700_000_100)]).await;
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "west", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        SOUTH,
+        &key,
+        vec![finding(SOUTH, ADMIN, "south", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        HOME,
+        &key,
+        vec![finding(HOME, ADMIN, "home", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "west", 1_700_000_100)],
+    )
+    .await;
     let found = wait_aggregated(&aggregator, &["home", "west"]).await;
     // Copies keep their origin region and product.
     assert_eq!(found["west"].region, WEST);
@@ -273,7 +300,10 @@ async fn findings_of_linked_regions_reach_the_home_region_and_updates_flow_both_
         .await
         .unwrap();
     eventually("the origin's note reaches the home copy", WAIT, || async {
-        let copy = aggregated(&aggregator).await?.remove("west").unwrap_or_default();
+        let copy = aggregated(&aggregator)
+            .await?
+            .remove("west")
+            .unwrap_or_default();
         match copy.note {
             Some(note) if note.text == "seen in the west" => Ok(()),
             other => Err(format!("{other:?}")),
@@ -300,7 +330,12 @@ async fn findings_of_linked_regions_reach_the_home_region_and_updates_flow_both_
         let origin = at_origin(&cluster, WEST, &key, "west").await;
         let resolved = origin.workflow.as_ref().map(|workflow| workflow.status)
             == Some(collector_pb::WorkflowStatus::Resolved as i32);
-        if resolved && origin.note.as_ref().is_some_and(|note| note.text == "seen in the west") {
+        if resolved
+            && origin
+                .note
+                .as_ref()
+                .is_some_and(|note| note.text == "seen in the west")
+        {
             Ok(())
         } else {
             Err(format!("{origin:?}"))
@@ -309,7 +344,10 @@ async fn findings_of_linked_regions_reach_the_home_region_and_updates_flow_both_
     .await;
     eventually("both copies are equal", WAIT, || async {
         let origin = at_origin(&cluster, WEST, &key, "west").await;
-        let copy = aggregated(&aggregator).await?.remove("west").unwrap_or_default();
+        let copy = aggregated(&aggregator)
+            .await?
+            .remove("west")
+            .unwrap_or_default();
         if copy == origin {
             Ok(())
         } else {
@@ -332,14 +370,22 @@ async fn findings_of_linked_regions_reach_the_home_region_and_updates_flow_both_
             .update_source
             .as_ref()
             .is_some_and(|source| source.identity.starts_with(&format!("account/{ADMIN}")))
-            && record.updates.iter().any(|update| update.updated_field.starts_with("Workflow"))),
+            && record
+                .updates
+                .iter()
+                .any(|update| update.updated_field.starts_with("Workflow"))),
         "{history:?}"
     );
 
     // An account without an aggregator or membership sees nothing here; another account's view
     // is refused.
     let stranger = account_with_hub(&cluster, "333333333333", &[HOME]).await;
-    assert!(aggregated(&cluster.finding_aggregators(&stranger)).await.unwrap().is_empty());
+    assert!(
+        aggregated(&cluster.finding_aggregators(&stranger))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let refused = cluster
         .finding_aggregators(&stranger)
         .get_findings(pb::GetFindingsRequest {
@@ -399,8 +445,7 @@ async fn wait_scope(db: &DatabaseConnection, account_id: &str, region: &str, sta
             .map_err(|error| error.to_string())?;
             match row {
                 Some(row)
-                    if row.state == state
-                        && (state != "linked" || row.started_seq.is_some()) =>
+                    if row.state == state && (state != "linked" || row.started_seq.is_some()) =>
                 {
                     Ok(())
                 }
@@ -426,39 +471,88 @@ async fn each_linking_mode_aggregates_its_regions_and_all_regions_takes_a_region
     )
     .await;
     wait_linked(&aggregator, &arn, &[WEST]).await;
-    import(&cluster, SOUTH, &key, vec![finding(SOUTH, ADMIN, "south-1", 1_700_000_100)]).await;
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "west-1", 1_700_000_100)]).await;
-    import(&cluster, HOME, &key, vec![finding(HOME, ADMIN, "home-1", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        SOUTH,
+        &key,
+        vec![finding(SOUTH, ADMIN, "south-1", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "west-1", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        HOME,
+        &key,
+        vec![finding(HOME, ADMIN, "home-1", 1_700_000_100)],
+    )
+    .await;
     wait_aggregated(&aggregator, &["home-1", "west-1"]).await;
 
     // Only the listed region: the other one's copies stay, nothing new comes from it.
-    update_linking(&mut aggregator, &arn, pb::RegionLinkingMode::SpecifiedRegions, &[SOUTH]).await;
+    update_linking(
+        &mut aggregator,
+        &arn,
+        pb::RegionLinkingMode::SpecifiedRegions,
+        &[SOUTH],
+    )
+    .await;
     wait_linked(&aggregator, &arn, &[SOUTH]).await;
     wait_scope(&db, ADMIN, WEST, "stopped").await;
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "west-2", 1_700_000_100)]).await;
-    import(&cluster, SOUTH, &key, vec![finding(SOUTH, ADMIN, "south-2", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "west-2", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        SOUTH,
+        &key,
+        vec![finding(SOUTH, ADMIN, "south-2", 1_700_000_100)],
+    )
+    .await;
     let found = wait_aggregated(&aggregator, &["home-1", "west-1", "south-2"]).await;
     assert_eq!(found["south-2"].region, SOUTH);
 
     // Every region, including one registered afterwards.
-    update_linking(&mut aggregator, &arn, pb::RegionLinkingMode::AllRegions, &[]).await;
+    update_linking(
+        &mut aggregator,
+        &arn,
+        pb::RegionLinkingMode::AllRegions,
+        &[],
+    )
+    .await;
     wait_linked(&aggregator, &arn, &[WEST, SOUTH]).await;
     let later_region = "ca-central-1";
     let mut later = cluster.standalone_collector(later_region).await;
     cluster.enable_hub(&key, later_region).await;
     wait_linked(&aggregator, &arn, &[WEST, SOUTH, later_region]).await;
-    let response = collector_pb::security_hub_service_client::SecurityHubServiceClient::with_interceptor(
-        support::channel(later.address),
-        support::bearer(&key),
-    )
-    .batch_import_findings(collector_pb::BatchImportFindingsRequest {
-        findings: vec![finding(later_region, ADMIN, "later-1", 1_700_000_100)],
-    })
-    .await
-    .unwrap()
-    .into_inner();
+    let response =
+        collector_pb::security_hub_service_client::SecurityHubServiceClient::with_interceptor(
+            support::channel(later.address),
+            support::bearer(&key),
+        )
+        .batch_import_findings(collector_pb::BatchImportFindingsRequest {
+            findings: vec![finding(later_region, ADMIN, "later-1", 1_700_000_100)],
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(response.failed_count, 0, "{response:?}");
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "west-3", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "west-3", 1_700_000_100)],
+    )
+    .await;
     let found = wait_aggregated(
         &aggregator,
         &["home-1", "west-1", "south-2", "later-1", "west-3"],
@@ -472,8 +566,20 @@ async fn each_linking_mode_aggregates_its_regions_and_all_regions_takes_a_region
         wait_scope(&db, ADMIN, region, "stopped").await;
     }
     wait_linked(&aggregator, &arn, &[]).await;
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "west-4", 1_700_000_100)]).await;
-    import(&cluster, HOME, &key, vec![finding(HOME, ADMIN, "home-2", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "west-4", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        HOME,
+        &key,
+        vec![finding(HOME, ADMIN, "home-2", 1_700_000_100)],
+    )
+    .await;
     wait_aggregated(
         &aggregator,
         &["home-1", "home-2", "west-1", "south-2", "later-1", "west-3"],
@@ -495,7 +601,13 @@ async fn members_contribute_only_where_they_are_members_and_stop_when_disassocia
         make_enabled_member(&cluster, &admin, ADMIN, MEMBER, &member, region).await;
     }
     let mut aggregator = cluster.finding_aggregators(&admin);
-    let arn = create(&mut aggregator, pb::RegionLinkingMode::AllRegions, &[], false).await;
+    let arn = create(
+        &mut aggregator,
+        pb::RegionLinkingMode::AllRegions,
+        &[],
+        false,
+    )
+    .await;
     wait_linked(&aggregator, &arn, &[WEST, SOUTH]).await;
     for region in [HOME, WEST] {
         wait_scope(&db, MEMBER, region, "linked").await;
@@ -506,13 +618,24 @@ async fn members_contribute_only_where_they_are_members_and_stop_when_disassocia
             &cluster,
             region,
             &member,
-            vec![finding(region, MEMBER, &format!("member-{region}"), 1_700_000_100)],
+            vec![finding(
+                region,
+                MEMBER,
+                &format!("member-{region}"),
+                1_700_000_100,
+            )],
         )
         .await;
     }
     // The administrator's own finding after the member's in SOUTH: once it is here, the
     // member's would be too, had it been aggregated.
-    import(&cluster, SOUTH, &admin, vec![finding(SOUTH, ADMIN, "admin-south", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        SOUTH,
+        &admin,
+        vec![finding(SOUTH, ADMIN, "admin-south", 1_700_000_100)],
+    )
+    .await;
     let member_home = format!("member-{HOME}");
     let member_west = format!("member-{WEST}");
     wait_aggregated(&aggregator, &[&member_home, &member_west, "admin-south"]).await;
@@ -532,8 +655,20 @@ async fn members_contribute_only_where_they_are_members_and_stop_when_disassocia
         .expect("the member is disassociated");
     wait_scope(&db, MEMBER, WEST, "hidden").await;
     wait_aggregated(&aggregator, &[&member_home, "admin-south"]).await;
-    import(&cluster, WEST, &member, vec![finding(WEST, MEMBER, "member-west-2", 1_700_000_100)]).await;
-    import(&cluster, WEST, &admin, vec![finding(WEST, ADMIN, "admin-west", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        WEST,
+        &member,
+        vec![finding(WEST, MEMBER, "member-west-2", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        WEST,
+        &admin,
+        vec![finding(WEST, ADMIN, "admin-west", 1_700_000_100)],
+    )
+    .await;
     wait_aggregated(&aggregator, &[&member_home, "admin-south", "admin-west"]).await;
     wait_aggregated(&member_view, &[&member_home, &member_west]).await;
     cluster.shutdown().await;
@@ -545,16 +680,46 @@ async fn existing_findings_are_back_filled_only_when_asked_and_deleting_keeps_co
     let cluster = start(backend).await;
     let db = aggregator_db(&cluster).await;
     let key = account_with_hub(&cluster, ADMIN, &[HOME, WEST]).await;
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "old-west", 1_700_000_100)]).await;
-    import(&cluster, HOME, &key, vec![finding(HOME, ADMIN, "old-home", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "old-west", 1_700_000_100)],
+    )
+    .await;
+    import(
+        &cluster,
+        HOME,
+        &key,
+        vec![finding(HOME, ADMIN, "old-home", 1_700_000_100)],
+    )
+    .await;
     let mut aggregator = cluster.finding_aggregators(&key);
-    let arn = create(&mut aggregator, pb::RegionLinkingMode::SpecifiedRegions, &[WEST], false).await;
+    let arn = create(
+        &mut aggregator,
+        pb::RegionLinkingMode::SpecifiedRegions,
+        &[WEST],
+        false,
+    )
+    .await;
     wait_linked(&aggregator, &arn, &[WEST]).await;
     // No back-fill: the linked region's existing finding is missing (the home region's own are
     // always there) until it is updated.
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "new-west", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "new-west", 1_700_000_100)],
+    )
+    .await;
     wait_aggregated(&aggregator, &["old-home", "new-west"]).await;
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "old-west", 1_700_000_200)]).await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "old-west", 1_700_000_200)],
+    )
+    .await;
     wait_aggregated(&aggregator, &["old-home", "new-west", "old-west"]).await;
 
     // Deleted: the copies stay visible and nothing new arrives.
@@ -566,7 +731,13 @@ async fn existing_findings_are_back_filled_only_when_asked_and_deleting_keeps_co
         .await
         .unwrap();
     wait_scope(&db, ADMIN, WEST, "stopped").await;
-    import(&cluster, WEST, &key, vec![finding(WEST, ADMIN, "while-deleted", 1_700_000_100)]).await;
+    import(
+        &cluster,
+        WEST,
+        &key,
+        vec![finding(WEST, ADMIN, "while-deleted", 1_700_000_100)],
+    )
+    .await;
     assert_eq!(
         aggregated(&aggregator).await.unwrap().len(),
         3,
@@ -574,14 +745,26 @@ async fn existing_findings_are_back_filled_only_when_asked_and_deleting_keeps_co
     );
 
     // A new aggregator that asks for back-fill copies what exists when the region is linked.
-    let arn = create(&mut aggregator, pb::RegionLinkingMode::SpecifiedRegions, &[WEST], true).await;
+    let arn = create(
+        &mut aggregator,
+        pb::RegionLinkingMode::SpecifiedRegions,
+        &[WEST],
+        true,
+    )
+    .await;
     wait_linked(&aggregator, &arn, &[WEST]).await;
-    wait_aggregated(&aggregator, &["old-home", "new-west", "old-west", "while-deleted"]).await;
+    wait_aggregated(
+        &aggregator,
+        &["old-home", "new-west", "old-west", "while-deleted"],
+    )
+    .await;
     cluster.shutdown().await;
 }
 
 fn fsbp(region: &str) -> String {
-    format!("arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0")
+    format!(
+        "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
+    )
 }
 
 fn control_finding(
@@ -631,7 +814,10 @@ async fn create_insight(
         .insight_arn
 }
 
-async fn insight_results(aggregator: &Aggregator, arn: &str) -> Result<BTreeMap<String, i64>, String> {
+async fn insight_results(
+    aggregator: &Aggregator,
+    arn: &str,
+) -> Result<BTreeMap<String, i64>, String> {
     Ok(aggregator
         .clone()
         .get_insight_results(pb::GetInsightResultsRequest {
@@ -681,10 +867,12 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
             cluster
                 .findings(region, key)
                 .batch_enable_standards(collector_pb::BatchEnableStandardsRequest {
-                    standards_subscription_requests: vec![collector_pb::StandardsSubscriptionRequest {
-                        standards_arn: fsbp(region),
-                        standards_input: Default::default(),
-                    }],
+                    standards_subscription_requests: vec![
+                        collector_pb::StandardsSubscriptionRequest {
+                            standards_arn: fsbp(region),
+                            standards_input: Default::default(),
+                        },
+                    ],
                     account_id: String::new(),
                 })
                 .await
@@ -710,27 +898,67 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
     create_insight(&cluster, WEST, &admin, "elsewhere", Default::default()).await;
 
     let mut aggregator = cluster.finding_aggregators(&admin);
-    let arn = create(&mut aggregator, pb::RegionLinkingMode::SpecifiedRegions, &[WEST], true).await;
+    let arn = create(
+        &mut aggregator,
+        pb::RegionLinkingMode::SpecifiedRegions,
+        &[WEST],
+        true,
+    )
+    .await;
     wait_linked(&aggregator, &arn, &[WEST]).await;
-    import(&cluster, HOME, &admin, vec![
-        control_finding(HOME, ADMIN, "a-s3", "S3.1", Passed),
-        control_finding(HOME, ADMIN, "a-iam", "IAM.1", Passed),
-    ]).await;
-    import(&cluster, WEST, &admin, vec![
-        control_finding(WEST, ADMIN, "a-s3-west", "S3.1", Failed),
-        finding(WEST, ADMIN, "a-plain", 1_700_000_100),
-    ]).await;
-    import(&cluster, WEST, &member, vec![
-        control_finding(WEST, MEMBER, "m-iam-west", "IAM.1", Passed),
-        control_finding(WEST, MEMBER, "m-ec2-west", "EC2.2", Warning),
-    ]).await;
-    import(&cluster, HOME, &member, vec![
-        control_finding(HOME, MEMBER, "m-ec2", "EC2.2", Passed),
-        finding(HOME, MEMBER, "m-plain", 1_700_000_100),
-    ]).await;
-    wait_aggregated(&aggregator, &[
-        "a-s3", "a-iam", "a-s3-west", "a-plain", "m-iam-west", "m-ec2-west", "m-ec2", "m-plain",
-    ])
+    import(
+        &cluster,
+        HOME,
+        &admin,
+        vec![
+            control_finding(HOME, ADMIN, "a-s3", "S3.1", Passed),
+            control_finding(HOME, ADMIN, "a-iam", "IAM.1", Passed),
+        ],
+    )
+    .await;
+    import(
+        &cluster,
+        WEST,
+        &admin,
+        vec![
+            control_finding(WEST, ADMIN, "a-s3-west", "S3.1", Failed),
+            finding(WEST, ADMIN, "a-plain", 1_700_000_100),
+        ],
+    )
+    .await;
+    import(
+        &cluster,
+        WEST,
+        &member,
+        vec![
+            control_finding(WEST, MEMBER, "m-iam-west", "IAM.1", Passed),
+            control_finding(WEST, MEMBER, "m-ec2-west", "EC2.2", Warning),
+        ],
+    )
+    .await;
+    import(
+        &cluster,
+        HOME,
+        &member,
+        vec![
+            control_finding(HOME, MEMBER, "m-ec2", "EC2.2", Passed),
+            finding(HOME, MEMBER, "m-plain", 1_700_000_100),
+        ],
+    )
+    .await;
+    wait_aggregated(
+        &aggregator,
+        &[
+            "a-s3",
+            "a-iam",
+            "a-s3-west",
+            "a-plain",
+            "m-iam-west",
+            "m-ec2-west",
+            "m-ec2",
+            "m-plain",
+        ],
+    )
     .await;
 
     // Custom insights of the home region, over every region unless they filter on one.
@@ -746,9 +974,15 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
         .into_iter()
         .map(|insight| insight.name)
         .collect();
-    assert_eq!(listed, BTreeSet::from(["by account".to_string(), "west only".to_string()]));
+    assert_eq!(
+        listed,
+        BTreeSet::from(["by account".to_string(), "west only".to_string()])
+    );
     let counts = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
-        pairs.iter().map(|(value, count)| (value.to_string(), *count)).collect()
+        pairs
+            .iter()
+            .map(|(value, count)| (value.to_string(), *count))
+            .collect()
     };
     assert_eq!(
         insight_results(&aggregator, &by_account).await.unwrap(),
@@ -761,9 +995,12 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
     // A managed insight: active findings whose workflow is NEW or NOTIFIED (passed control
     // findings are RESOLVED), by severity.
     assert_eq!(
-        insight_results(&aggregator, "arn:aws:securityhub:::insight/securityhub/default/29")
-            .await
-            .unwrap(),
+        insight_results(
+            &aggregator,
+            "arn:aws:securityhub:::insight/securityhub/default/29"
+        )
+        .await
+        .unwrap(),
         counts(&[("HIGH", 2), ("MEDIUM", 2)])
     );
     // The member counts only its own copies.
@@ -778,8 +1015,11 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
     );
 
     // Control statuses: failing in any account and region fails.
-    let expected: BTreeMap<&str, &str> =
-        BTreeMap::from([("S3.1", "FAILED"), ("IAM.1", "PASSED"), ("EC2.2", "UNKNOWN")]);
+    let expected: BTreeMap<&str, &str> = BTreeMap::from([
+        ("S3.1", "FAILED"),
+        ("IAM.1", "PASSED"),
+        ("EC2.2", "UNKNOWN"),
+    ]);
     let read_controls = |aggregator: Aggregator| async move {
         aggregator
             .clone()
@@ -804,7 +1044,12 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
         let statuses: BTreeMap<String, i32> = read
             .security_controls
             .iter()
-            .map(|control| (control.security_control_id.clone(), control.compliance_status))
+            .map(|control| {
+                (
+                    control.security_control_id.clone(),
+                    control.compliance_status,
+                )
+            })
             .collect();
         let wanted: BTreeMap<String, i32> = [
             ("S3.1", collector_pb::ControlComplianceStatus::Failed),
@@ -827,13 +1072,23 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
     assert_eq!(controls.unprocessed_ids.len(), 1);
     assert_eq!(controls.unprocessed_ids[0].security_control_id, "Nope.1");
     let s3 = &controls.security_controls[0];
-    assert_eq!((s3.passed_findings, s3.failed_findings, s3.unknown_findings), (1, 1, 0));
+    assert_eq!(
+        (s3.passed_findings, s3.failed_findings, s3.unknown_findings),
+        (1, 1, 0)
+    );
     assert_eq!(
         s3.security_control_arn,
         format!("arn:aws:securityhub:{HOME}:{ADMIN}:security-control/S3.1")
     );
     let ec2 = &controls.security_controls[2];
-    assert_eq!((ec2.passed_findings, ec2.failed_findings, ec2.unknown_findings), (1, 0, 1));
+    assert_eq!(
+        (
+            ec2.passed_findings,
+            ec2.failed_findings,
+            ec2.unknown_findings
+        ),
+        (1, 0, 1)
+    );
 
     // Scores follow the aggregated statuses.
     let scores = aggregator
@@ -962,7 +1217,11 @@ fn change(group: u8, seed: u8) -> collector_pb::BatchUpdateFindingsRequest {
     request
 }
 
-fn home_request(identifier: collector_pb::FindingIdentifier, group: u8, seed: u8) -> pb::BatchUpdateFindingsRequest {
+fn home_request(
+    identifier: collector_pb::FindingIdentifier,
+    group: u8,
+    seed: u8,
+) -> pb::BatchUpdateFindingsRequest {
     let change = change(group, seed);
     pb::BatchUpdateFindingsRequest {
         region: HOME.into(),
@@ -984,7 +1243,10 @@ fn home_request(identifier: collector_pb::FindingIdentifier, group: u8, seed: u8
 fn group_value(finding: &collector_pb::Finding, group: u8) -> String {
     match group % 5 {
         0 => format!("{:?}", finding.note.as_ref().map(|note| &note.text)),
-        1 => format!("{:?}", finding.workflow.as_ref().map(|workflow| workflow.status)),
+        1 => format!(
+            "{:?}",
+            finding.workflow.as_ref().map(|workflow| workflow.status)
+        ),
         2 => format!("{}", finding.verification_state),
         3 => format!("{:?}", finding.confidence),
         _ => format!("{:?}", finding.user_defined_fields.get("ticket")),
@@ -1027,13 +1289,12 @@ impl Moving {
     }
 }
 
-async fn run_case(
-    key: &str,
-    moving: &std::sync::Mutex<Option<Moving>>,
-    case: usize,
-    ops: &[Op],
-) {
-    let mut services = moving.lock().unwrap().take().expect("the services are there");
+async fn run_case(key: &str, moving: &std::sync::Mutex<Option<Moving>>, case: usize, ops: &[Op]) {
+    let mut services = moving
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the services are there");
     services.all_up().await;
     let aggregator = aggregator_at(services.aggregator.address, key);
     let origin_address = services.origin.address;
@@ -1105,7 +1366,10 @@ async fn run_case(
     // Every copy ends equal, each group holding the newest write of it: a group only one side
     // wrote holds that side's last value.
     let converged = eventually("the home copy and the origin converge", WAIT, || async {
-        let home = aggregated(&aggregator).await?.remove(&id).unwrap_or_default();
+        let home = aggregated(&aggregator)
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
         let origin = findings_at(origin_address, key)
             .get_findings(collector_pb::GetFindingsRequest {
                 filters: Some(collector_pb::FindingFilters {
@@ -1148,7 +1412,10 @@ async fn run_case(
 async fn concurrent_updates_in_both_regions_converge_through_disconnects_and_restarts(
     backend: Backend,
 ) {
-    use proptest::{prelude::*, test_runner::{Config, TestRunner}};
+    use proptest::{
+        prelude::*,
+        test_runner::{Config, TestRunner},
+    };
     let cluster = start(backend).await;
     let origin = cluster.standalone_collector(ORIGIN).await;
     let key = account_with_hub(&cluster, ADMIN, &[HOME, ORIGIN]).await;
@@ -1208,7 +1475,13 @@ async fn an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_dupl
     let key = account_with_hub(&cluster, ADMIN, &[HOME, ORIGIN]).await;
     let (mut aggregator, db) = standalone_aggregator(&cluster).await;
     let client = aggregator_at(aggregator.address, &key);
-    let arn = create(&mut client.clone(), pb::RegionLinkingMode::SpecifiedRegions, &[ORIGIN], false).await;
+    let arn = create(
+        &mut client.clone(),
+        pb::RegionLinkingMode::SpecifiedRegions,
+        &[ORIGIN],
+        false,
+    )
+    .await;
     wait_linked(&client, &arn, &[ORIGIN]).await;
     let copies = || async {
         aggregated_findings::Entity::find()
@@ -1223,7 +1496,14 @@ async fn an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_dupl
     let mut ids = Vec::new();
     for batch in 0..FINDINGS / 100 {
         let findings: Vec<collector_pb::Finding> = (0..100)
-            .map(|index| finding(ORIGIN, ADMIN, &format!("r-{batch:02}-{index:03}"), 1_700_000_100))
+            .map(|index| {
+                finding(
+                    ORIGIN,
+                    ADMIN,
+                    &format!("r-{batch:02}-{index:03}"),
+                    1_700_000_100,
+                )
+            })
             .collect();
         ids.extend(findings.iter().map(|finding| finding.id.clone()));
         let response = findings_at(origin.address, &key)
@@ -1235,7 +1515,11 @@ async fn an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_dupl
     }
     aggregator.start_again().await;
     eventually("part of the backlog is applied", WAIT, || async {
-        if copies().await > 0 { Ok(()) } else { Err("nothing yet".into()) }
+        if copies().await > 0 {
+            Ok(())
+        } else {
+            Err("nothing yet".into())
+        }
     })
     .await;
     aggregator.crash();
@@ -1256,7 +1540,9 @@ async fn an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_dupl
                     .iter()
                     .map(|id| collector_pb::FindingIdentifier {
                         id: id.to_string(),
-                        product_arn: format!("arn:aws:securityhub:{ORIGIN}:{ADMIN}:product/{ADMIN}/default"),
+                        product_arn: format!(
+                            "arn:aws:securityhub:{ORIGIN}:{ADMIN}:product/{ADMIN}/default"
+                        ),
                     })
                     .collect(),
                 note: Some(collector_pb::FindingNoteUpdate {
@@ -1270,22 +1556,32 @@ async fn an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_dupl
             .into_inner();
         assert_eq!(updated.processed_findings.len(), chunk.len());
     }
-    let queued = || async { finding_update_outbox::Entity::find().count(&db).await.unwrap() };
+    let queued = || async {
+        finding_update_outbox::Entity::find()
+            .count(&db)
+            .await
+            .unwrap()
+    };
     assert_eq!(queued().await, FINDINGS as u64);
     aggregator.crash();
     origin.start_again().await;
-    let head_before_delivery = collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
-        support::channel(origin.address),
-        support::bearer(cluster.service_key()),
-    )
-    .get_head(collector_pb::GetHeadRequest {})
-    .await
-    .unwrap()
-    .into_inner()
-    .head_seq;
+    let head_before_delivery =
+        collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
+            support::channel(origin.address),
+            support::bearer(cluster.service_key()),
+        )
+        .get_head(collector_pb::GetHeadRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .head_seq;
     aggregator.start_again().await;
     eventually("delivery starts", WAIT, || async {
-        if queued().await < FINDINGS as u64 { Ok(()) } else { Err("nothing delivered".into()) }
+        if queued().await < FINDINGS as u64 {
+            Ok(())
+        } else {
+            Err("nothing delivered".into())
+        }
     })
     .await;
     aggregator.crash();
@@ -1346,7 +1642,12 @@ async fn an_aggregator_restarted_mid_replication_and_mid_delivery_loses_and_dupl
         let copies = aggregated(&client).await?;
         let noted = copies
             .values()
-            .filter(|finding| finding.note.as_ref().is_some_and(|note| note.text == "triaged at home"))
+            .filter(|finding| {
+                finding
+                    .note
+                    .as_ref()
+                    .is_some_and(|note| note.text == "triaged at home")
+            })
             .count();
         if copies.len() == FINDINGS && noted == FINDINGS {
             Ok(())

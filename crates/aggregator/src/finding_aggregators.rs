@@ -88,6 +88,9 @@ pub struct FindingAggregators {
     /// Serialises this process's creates, updates and deletes, so membership's declaration and the
     /// stored row are always changed in the same order.
     changes: Mutex<()>,
+    /// Tells replication that an aggregator was stored, changed or deleted (membership's own
+    /// change event may come before the store is written).
+    on_changed: Option<crate::config_aggregators::OnAggregatorsChanged>,
 }
 
 impl FindingAggregators {
@@ -102,6 +105,22 @@ impl FindingAggregators {
             page_tokens,
             directory,
             changes: Mutex::new(()),
+            on_changed: None,
+        }
+    }
+
+    /// Calls `on_changed` after every stored create, update and delete.
+    pub fn with_on_changed(
+        mut self,
+        on_changed: crate::config_aggregators::OnAggregatorsChanged,
+    ) -> Self {
+        self.on_changed = Some(on_changed);
+        self
+    }
+
+    fn changed(&self) {
+        if let Some(on_changed) = &self.on_changed {
+            on_changed();
         }
     }
 
@@ -139,6 +158,7 @@ impl FindingAggregators {
             return Err(self.undo_create(&owner, error).await);
         }
         tracing::info!(owner = %owner, arn = %row.arn, mode = %row.region_linking_mode, "finding aggregator created");
+        self.changed();
         to_domain(row, Vec::new())
     }
 
@@ -182,6 +202,7 @@ impl FindingAggregators {
             return Err(error);
         }
         tracing::info!(owner = %updated.owner_account_id, arn = %updated.arn, mode = %updated.region_linking_mode, "finding aggregator updated");
+        self.changed();
         self.get(caller, &input.arn).await
     }
 
@@ -205,6 +226,7 @@ impl FindingAggregators {
             .await?;
         transaction.commit().await?;
         tracing::info!(owner = %current.owner_account_id, arn = %current.arn, "finding aggregator deleted");
+        self.changed();
         Ok(())
     }
 

@@ -125,7 +125,10 @@ pub(crate) async fn load_copy(
 
 /// Writes `copy` as the current state of its finding: the row, its filter index and its viewers,
 /// in the caller's transaction.
-pub(crate) async fn write_copy(connection: &impl ConnectionTrait, copy: &FindingCopy) -> Result<()> {
+pub(crate) async fn write_copy(
+    connection: &impl ConnectionTrait,
+    copy: &FindingCopy,
+) -> Result<()> {
     let finding = &copy.versioned.finding;
     let row = table::ActiveModel {
         account_id: Set(finding.aws_account_id.clone()),
@@ -175,7 +178,10 @@ pub(crate) async fn write_copy(connection: &impl ConnectionTrait, copy: &Finding
 }
 
 /// Removes the copy with `key` (account, product ARN, id), its index and its viewers.
-pub(crate) async fn delete_copy(connection: &impl ConnectionTrait, key: &[String; 3]) -> Result<()> {
+pub(crate) async fn delete_copy(
+    connection: &impl ConnectionTrait,
+    key: &[String; 3],
+) -> Result<()> {
     index::remove(connection, &TABLES, key).await?;
     table::Entity::delete_by_id((key[0].clone(), key[1].clone(), key[2].clone()))
         .exec(connection)

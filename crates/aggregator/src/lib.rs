@@ -70,13 +70,17 @@ pub async fn serve(
         ),
     );
     let views = Arc::new(views::AggregateViews::new(db.clone(), page_tokens.clone()));
-    let finding_aggregators = Arc::new(finding_aggregators::FindingAggregators::new(
-        db.clone(),
-        page_tokens.clone(),
-        Arc::new(finding_aggregators::directory::MembershipDirectory::new(
-            &config.membership,
-        )?),
-    ));
+    let replication_handle = replication.handle();
+    let finding_aggregators = Arc::new(
+        finding_aggregators::FindingAggregators::new(
+            db.clone(),
+            page_tokens.clone(),
+            Arc::new(finding_aggregators::directory::MembershipDirectory::new(
+                &config.membership,
+            )?),
+        )
+        .with_on_changed(Arc::new(move || replication_handle.aggregators_changed())),
+    );
     let services = ServiceSet::new()
         .with(pb::aggregator_service_server::AggregatorServiceServer::new(
             grpc::GrpcAggregator::new(info),

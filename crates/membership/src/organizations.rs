@@ -539,7 +539,10 @@ impl Organizations {
     ) -> Result<accounts::Model> {
         check_account_id("account_id", account_id)?;
         let account = require_account(self.changes.db(), account_id).await?;
-        if may_act_for_account(caller, &account) {
+        // Services read accounts too: the aggregator resolves an owner's organization.
+        if may_act_for_account(caller, &account)
+            || matches!(caller.principal, Principal::Service { .. })
+        {
             Ok(account)
         } else {
             Err(Error::access_denied(format!(

@@ -99,8 +99,9 @@ pub async fn apply(
 /// The versions a finding record carries; a finding written before groups were versioned has
 /// every group at the record's version.
 fn incoming_versions(record: &pb::ChangeRecord, version: Version) -> Result<FieldVersions> {
-    let versions = FieldVersions::from_proto(&record.finding_field_versions.clone().unwrap_or_default())
-        .map_err(|problem| corrupt(record, &problem))?;
+    let versions =
+        FieldVersions::from_proto(&record.finding_field_versions.clone().unwrap_or_default())
+            .map_err(|problem| corrupt(record, &problem))?;
     Ok(if versions.is_empty() {
         FieldVersions::all_at(version)
     } else {

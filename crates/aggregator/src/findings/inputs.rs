@@ -80,12 +80,10 @@ fn view(
             }
         },
     };
-    Ok(account
-        .filter(|_| region_ok)
-        .map(|account_id| View {
-            account_id,
-            home_region: region.to_string(),
-        }))
+    Ok(account.filter(|_| region_ok).map(|account_id| View {
+        account_id,
+        home_region: region.to_string(),
+    }))
 }
 
 fn finish(violations: Violations) -> Result<()> {
@@ -97,7 +95,10 @@ fn lost_violation() -> Error {
 }
 
 /// Runs the shared filter and sort validation, keeping every violation together with ours.
-fn merge_violations<T>(violations: &mut Violations, result: Result<T, tributary_runtime::Error>) -> Option<T> {
+fn merge_violations<T>(
+    violations: &mut Violations,
+    result: Result<T, tributary_runtime::Error>,
+) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(tributary_runtime::Error::InvalidInput {
@@ -134,7 +135,12 @@ impl FindingsQuery {
     /// Validates `request` from `caller`.
     pub fn parse(caller: &Caller, request: pb::GetFindingsRequest) -> Result<Self> {
         let mut violations = Violations::new();
-        let view = view(&mut violations, caller, &request.region, &request.account_id)?;
+        let view = view(
+            &mut violations,
+            caller,
+            &request.region,
+            &request.account_id,
+        )?;
         let filters = merge_violations(
             &mut violations,
             Filters::parse(&request.filters.unwrap_or_default(), "filters"),
@@ -169,7 +175,12 @@ impl InsightsQuery {
     /// Validates `request` from `caller`.
     pub fn parse(caller: &Caller, request: pb::GetInsightsRequest) -> Result<Self> {
         let mut violations = Violations::new();
-        let view = view(&mut violations, caller, &request.region, &request.account_id)?;
+        let view = view(
+            &mut violations,
+            caller,
+            &request.region,
+            &request.account_id,
+        )?;
         if request.insight_arns.len() > MAX_INSIGHT_ARNS {
             violations.add(
                 "insight_arns",
@@ -211,12 +222,14 @@ impl InsightResultsQuery {
     /// Validates `request` from `caller`.
     pub fn parse(caller: &Caller, request: pb::GetInsightResultsRequest) -> Result<Self> {
         let mut violations = Violations::new();
-        let view = view(&mut violations, caller, &request.region, &request.account_id)?;
+        let view = view(
+            &mut violations,
+            caller,
+            &request.region,
+            &request.account_id,
+        )?;
         if request.insight_arn.trim().is_empty() || request.insight_arn.len() > 256 {
-            violations.add(
-                "insight_arn",
-                "must be an insight ARN of 1-256 characters",
-            );
+            violations.add("insight_arn", "must be an insight ARN of 1-256 characters");
         }
         finish(violations)?;
         Ok(Self {
@@ -239,7 +252,12 @@ impl ControlsQuery {
     /// Validates `request` from `caller`.
     pub fn parse(caller: &Caller, request: pb::BatchGetSecurityControlsRequest) -> Result<Self> {
         let mut violations = Violations::new();
-        let view = view(&mut violations, caller, &request.region, &request.account_id)?;
+        let view = view(
+            &mut violations,
+            caller,
+            &request.region,
+            &request.account_id,
+        )?;
         if request.security_control_ids.is_empty()
             || request.security_control_ids.len() > MAX_SECURITY_CONTROLS
         {
@@ -259,7 +277,12 @@ impl ControlsQuery {
 /// Validates GetSecurityScores from `caller`.
 pub fn scores_view(caller: &Caller, request: &pb::GetSecurityScoresRequest) -> Result<View> {
     let mut violations = Violations::new();
-    let view = view(&mut violations, caller, &request.region, &request.account_id)?;
+    let view = view(
+        &mut violations,
+        caller,
+        &request.region,
+        &request.account_id,
+    )?;
     finish(violations)?;
     view.ok_or_else(lost_violation)
 }
@@ -327,7 +350,12 @@ impl BatchUpdate {
     /// Validates `request` from `caller`, reporting every bad field.
     pub fn parse(caller: &Caller, request: pb::BatchUpdateFindingsRequest) -> Result<Self> {
         let mut violations = Violations::new();
-        let view = view(&mut violations, caller, &request.region, &request.account_id)?;
+        let view = view(
+            &mut violations,
+            caller,
+            &request.region,
+            &request.account_id,
+        )?;
         if request.finding_identifiers.is_empty()
             || request.finding_identifiers.len() > MAX_IDENTIFIERS
         {
@@ -338,7 +366,13 @@ impl BatchUpdate {
         }
         for (index, identifier) in request.finding_identifiers.iter().enumerate() {
             let field = format!("finding_identifiers[{index}]");
-            text(&mut violations, &format!("{field}.id"), &identifier.id, 1, 512);
+            text(
+                &mut violations,
+                &format!("{field}.id"),
+                &identifier.id,
+                1,
+                512,
+            );
             text(
                 &mut violations,
                 &format!("{field}.product_arn"),
@@ -619,7 +653,9 @@ mod tests {
         request.account_id = "222222222222".into();
         assert!(matches!(
             BatchUpdate::parse(&account("111111111111"), request.clone()),
-            Err(Error::Runtime(tributary_runtime::Error::PermissionDenied { .. }))
+            Err(Error::Runtime(
+                tributary_runtime::Error::PermissionDenied { .. }
+            ))
         ));
         let service = Caller {
             key_id: "key".into(),
@@ -695,7 +731,9 @@ mod tests {
         };
         let fields = violated(FindingsQuery::parse(&account("111111111111"), request).unwrap_err());
         assert!(
-            fields.iter().all(|field| field.starts_with("filters.title")),
+            fields
+                .iter()
+                .all(|field| field.starts_with("filters.title")),
             "{fields:?}"
         );
         assert!(!fields.is_empty());

@@ -85,9 +85,10 @@ impl Pusher {
             db,
             membership_endpoint: config.membership.membership_endpoint.clone(),
             service_key,
-            max_backoff: Duration::from_secs(
-                Ord::max(config.replication.replication_max_backoff_seconds, 1),
-            ),
+            max_backoff: Duration::from_secs(Ord::max(
+                config.replication.replication_max_backoff_seconds,
+                1,
+            )),
             wake: handle.wake.clone(),
         };
         let task = tokio::spawn(delivery.run(stop.clone()));
@@ -242,9 +243,11 @@ impl Delivery {
     > {
         let channel = lazy_channel(endpoint).map_err(|error| error.to_string())?;
         let bearer = BearerToken::new(&self.service_key).map_err(|error| error.to_string())?;
-        Ok(collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
-            channel, bearer,
-        ))
+        Ok(
+            collector_pb::change_log_service_client::ChangeLogServiceClient::with_interceptor(
+                channel, bearer,
+            ),
+        )
     }
 
     /// Sends `region`'s queued rows, oldest first, until none are left.
@@ -300,9 +303,8 @@ impl Delivery {
                 )
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut request = tonic::Request::new(collector_pb::ApplyReplicatedUpdatesRequest {
-            updates,
-        });
+        let mut request =
+            tonic::Request::new(collector_pb::ApplyReplicatedUpdatesRequest { updates });
         request.set_timeout(CALL_TIMEOUT);
         let response = client.apply_replicated_updates(request).await?.into_inner();
         if response.results.len() != rows.len() {

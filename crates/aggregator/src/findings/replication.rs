@@ -16,7 +16,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, OnConflict},
 };
 
@@ -386,6 +387,12 @@ pub async fn aggregator_keys(
         .all(connection)
         .await?
         .into_iter()
-        .map(|row| (row.owner_account_id, row.home_region, MIRROR_NAME.to_string()))
+        .map(|row| {
+            (
+                row.owner_account_id,
+                row.home_region,
+                MIRROR_NAME.to_string(),
+            )
+        })
         .collect())
 }

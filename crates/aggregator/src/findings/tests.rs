@@ -30,7 +30,11 @@ const MEMBER: &str = "222222222222";
 const HOME: &str = "us-east-1";
 const LINKED: &str = "eu-west-1";
 
-async fn store() -> (tempfile::TempDir, DatabaseConnection, std::sync::Arc<AggregatedFindings>) {
+async fn store() -> (
+    tempfile::TempDir,
+    DatabaseConnection,
+    std::sync::Arc<AggregatedFindings>,
+) {
     let directory = tempfile::tempdir().unwrap();
     let settings = tributary_runtime::config::ServerSettings::with_defaults(
         ([127, 0, 0, 1], 0).into(),
@@ -134,7 +138,9 @@ fn version(wall_ms: u64, node_id: u32) -> Version {
 fn finding(account_id: &str, region: &str, id: &str, title: &str) -> collector_pb::Finding {
     collector_pb::Finding {
         id: id.into(),
-        product_arn: format!("arn:aws:securityhub:{region}:{account_id}:product/{account_id}/default"),
+        product_arn: format!(
+            "arn:aws:securityhub:{region}:{account_id}:product/{account_id}/default"
+        ),
         aws_account_id: account_id.into(),
         region: region.into(),
         title: title.into(),
@@ -205,24 +211,34 @@ async fn linked_pairs_count_changes_from_their_start_and_merge_by_group() {
     let all_at = |wall_ms| FieldVersions::all_at(version(wall_ms, 1));
     let old = finding(OWNER, LINKED, "old", "before linking");
     assert_eq!(
-        apply(&db, LINKED, &record(5, &old, &all_at(5))).await.unwrap(),
+        apply(&db, LINKED, &record(5, &old, &all_at(5)))
+            .await
+            .unwrap(),
         Outcome::Ignored,
         "a change from before the link is not aggregated"
     );
     let new = finding(OWNER, LINKED, "new", "after linking");
     assert_eq!(
-        apply(&db, LINKED, &record(11, &new, &all_at(11))).await.unwrap(),
+        apply(&db, LINKED, &record(11, &new, &all_at(11)))
+            .await
+            .unwrap(),
         Outcome::Applied
     );
     let member = finding(MEMBER, LINKED, "m", "member");
     assert_eq!(
-        apply(&db, LINKED, &record(12, &member, &all_at(12))).await.unwrap(),
+        apply(&db, LINKED, &record(12, &member, &all_at(12)))
+            .await
+            .unwrap(),
         Outcome::Ignored,
         "the member's pair starts when its back-fill completes"
     );
-    backfilled(&db, LINKED, &[MEMBER.to_string()], 20).await.unwrap();
+    backfilled(&db, LINKED, &[MEMBER.to_string()], 20)
+        .await
+        .unwrap();
     assert_eq!(
-        apply(&db, LINKED, &record(21, &member, &all_at(21))).await.unwrap(),
+        apply(&db, LINKED, &record(21, &member, &all_at(21)))
+            .await
+            .unwrap(),
         Outcome::Applied
     );
     assert_eq!(
@@ -265,7 +281,9 @@ async fn linked_pairs_count_changes_from_their_start_and_merge_by_group() {
     let mut stale = new.clone();
     stale.title = "an older title".into();
     assert_eq!(
-        apply(&db, LINKED, &record(32, &stale, &all_at(9))).await.unwrap(),
+        apply(&db, LINKED, &record(32, &stale, &all_at(9)))
+            .await
+            .unwrap(),
         Outcome::Stale
     );
     let copy = super::load_copy(&db, OWNER, &new.product_arn, "new")
@@ -291,12 +309,16 @@ async fn back_fill_takes_existing_findings_and_the_home_region_always_does() {
     // Snapshot records of a pair still back-filling: only the home region takes them.
     let home = finding(OWNER, HOME, "h", "home");
     assert_eq!(
-        apply(&db, HOME, &record(3, &home, &versions)).await.unwrap(),
+        apply(&db, HOME, &record(3, &home, &versions))
+            .await
+            .unwrap(),
         Outcome::Applied
     );
     let linked = finding(OWNER, LINKED, "l", "linked");
     assert_eq!(
-        apply(&db, LINKED, &record(3, &linked, &versions)).await.unwrap(),
+        apply(&db, LINKED, &record(3, &linked, &versions))
+            .await
+            .unwrap(),
         Outcome::Ignored
     );
 
@@ -314,10 +336,14 @@ async fn back_fill_takes_existing_findings_and_the_home_region_always_does() {
     assert_eq!(pair.state, "snapshot");
     assert_eq!(scope(&db, OWNER, LINKED).await.started_seq, None);
     assert_eq!(
-        apply(&db, LINKED, &record(3, &linked, &versions)).await.unwrap(),
+        apply(&db, LINKED, &record(3, &linked, &versions))
+            .await
+            .unwrap(),
         Outcome::Applied
     );
-    backfilled(&db, LINKED, &[OWNER.to_string()], 41).await.unwrap();
+    backfilled(&db, LINKED, &[OWNER.to_string()], 41)
+        .await
+        .unwrap();
     let started = scope(&db, OWNER, LINKED).await;
     assert_eq!((started.started_seq, started.backfill), (Some(41), false));
 }
@@ -338,7 +364,9 @@ async fn a_member_that_leaves_is_hidden_from_the_owner_and_unlinking_keeps_copie
         finding(MEMBER, LINKED, "m", "member's"),
     ] {
         assert_eq!(
-            apply(&db, LINKED, &record(2, &finding, &versions)).await.unwrap(),
+            apply(&db, LINKED, &record(2, &finding, &versions))
+                .await
+                .unwrap(),
             Outcome::Applied
         );
     }
@@ -352,12 +380,20 @@ async fn a_member_that_leaves_is_hidden_from_the_owner_and_unlinking_keeps_copie
         seen(&findings, OWNER).await,
         [(OWNER.to_string(), "o".to_string())]
     );
-    assert_eq!(seen(&findings, MEMBER).await.len(), 1, "its own copies stay its own");
+    assert_eq!(
+        seen(&findings, MEMBER).await.len(),
+        1,
+        "its own copies stay its own"
+    );
     let later = finding(MEMBER, LINKED, "m2", "after leaving");
     assert_eq!(
-        apply(&db, LINKED, &record(3, &later, &FieldVersions::all_at(version(3, 1))))
-            .await
-            .unwrap(),
+        apply(
+            &db,
+            LINKED,
+            &record(3, &later, &FieldVersions::all_at(version(3, 1)))
+        )
+        .await
+        .unwrap(),
         Outcome::Ignored
     );
 
@@ -368,9 +404,13 @@ async fn a_member_that_leaves_is_hidden_from_the_owner_and_unlinking_keeps_copie
     assert_eq!(seen(&findings, OWNER).await.len(), 1);
     let after = finding(OWNER, LINKED, "o2", "after unlinking");
     assert_eq!(
-        apply(&db, LINKED, &record(4, &after, &FieldVersions::all_at(version(4, 1))))
-            .await
-            .unwrap(),
+        apply(
+            &db,
+            LINKED,
+            &record(4, &after, &FieldVersions::all_at(version(4, 1)))
+        )
+        .await
+        .unwrap(),
         Outcome::Ignored
     );
 
@@ -435,7 +475,11 @@ async fn home_updates_get_new_versions_queue_for_the_origin_and_come_back_as_no_
     let workflow = copy.versioned.versions.get(FieldGroup::Workflow).unwrap();
     assert!(workflow.version > version(5, 7) && workflow.customer_modified);
     assert_eq!(
-        copy.versioned.versions.get(FieldGroup::Note).unwrap().version,
+        copy.versioned
+            .versions
+            .get(FieldGroup::Note)
+            .unwrap()
+            .version,
         version(5, 7),
         "unchanged groups keep their versions"
     );
@@ -443,7 +487,8 @@ async fn home_updates_get_new_versions_queue_for_the_origin_and_come_back_as_no_
     let queued = outbox::Entity::find().all(&db).await.unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].region, LINKED);
-    let update = collector_pb::ReplicatedFindingUpdate::decode(queued[0].update.as_slice()).unwrap();
+    let update =
+        collector_pb::ReplicatedFindingUpdate::decode(queued[0].update.as_slice()).unwrap();
     let groups: Vec<i32> = update
         .field_versions
         .as_ref()
@@ -459,11 +504,7 @@ async fn home_updates_get_new_versions_queue_for_the_origin_and_come_back_as_no_
     );
 
     // The origin applies it and appends the merged finding: coming back, it changes nothing.
-    let echoed = record(
-        3,
-        &copy.versioned.finding,
-        &copy.versioned.versions,
-    );
+    let echoed = record(3, &copy.versioned.finding, &copy.versioned.versions);
     assert_eq!(apply(&db, LINKED, &echoed).await.unwrap(), Outcome::Stale);
     // A concurrent origin change of another group survives next to the home one.
     let mut origin = original.clone();
@@ -477,7 +518,9 @@ async fn home_updates_get_new_versions_queue_for_the_origin_and_come_back_as_no_
         },
     );
     assert_eq!(
-        apply(&db, LINKED, &record(4, &origin, &concurrent)).await.unwrap(),
+        apply(&db, LINKED, &record(4, &origin, &concurrent))
+            .await
+            .unwrap(),
         Outcome::Applied
     );
     let merged = super::load_copy(&db, MEMBER, &original.product_arn, "m")

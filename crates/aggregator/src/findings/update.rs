@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use tributary_proto::collector::v1 as collector_pb;
@@ -25,9 +26,7 @@ use super::{
 };
 use crate::{
     error::Result,
-    store::{
-        aggregated_finding_scopes as scopes, finding_update_outbox as outbox,
-    },
+    store::{aggregated_finding_scopes as scopes, finding_update_outbox as outbox},
 };
 
 /// The outcome of BatchUpdateFindings.

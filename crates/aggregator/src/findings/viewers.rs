@@ -136,10 +136,7 @@ pub async fn refresh_pair(
         .from_table(TABLES.values)
         .and_where(Expr::col("attribute").eq(VIEWER.name))
         .and_where(Expr::col("account_id").eq(account_id))
-        .and_where(
-            Expr::tuple(KEY_COLUMNS.map(Expr::col))
-                .in_subquery(copies_of_pair()),
-        )
+        .and_where(Expr::tuple(KEY_COLUMNS.map(Expr::col)).in_subquery(copies_of_pair()))
         .to_owned();
     connection.execute(&delete).await?;
     for viewer in of_pair(connection, account_id, region).await? {

@@ -12,8 +12,7 @@ use tributary_runtime::auth::caller;
 use crate::findings::{
     AggregatedFindings,
     inputs::{
-        BatchUpdate, ControlsQuery, FindingsQuery, InsightResultsQuery, InsightsQuery,
-        scores_view,
+        BatchUpdate, ControlsQuery, FindingsQuery, InsightResultsQuery, InsightsQuery, scores_view,
     },
 };
 

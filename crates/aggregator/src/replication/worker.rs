@@ -500,8 +500,13 @@ impl Worker {
             .filter(pairs::Column::AccountId.is_in(accounts.iter().cloned()))
             .exec(&transaction)
             .await?;
-        crate::findings::replication::backfilled(&transaction, &self.region, accounts, snapshot_seq)
-            .await?;
+        crate::findings::replication::backfilled(
+            &transaction,
+            &self.region,
+            accounts,
+            snapshot_seq,
+        )
+        .await?;
         let cursor = cursor_of(&transaction, &self.region).await?;
         let moved = (!others_live && snapshot_seq > cursor).then_some(snapshot_seq);
         status::record_progress(

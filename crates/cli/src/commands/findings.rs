@@ -93,6 +93,9 @@ pub enum Command {
         #[arg(long, default_value = "")]
         owner: String,
     },
+    /// Products whose findings an account accepts.
+    #[command(subcommand)]
+    Products(ProductsCommand),
     /// The history of one finding, newest first.
     History {
         /// The region.
@@ -105,6 +108,49 @@ pub enum Command {
         id: String,
         #[command(flatten)]
         page: PageArgs,
+    },
+}
+
+/// Product subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ProductsCommand {
+    /// List the region's product catalogue.
+    List {
+        /// The region.
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// List the account's product subscriptions.
+    Enabled {
+        /// The region.
+        #[arg(long)]
+        region: String,
+        /// The account; operator and service keys must name it.
+        #[arg(long, default_value = "")]
+        account: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Accept a product's findings (e.g. arn:aws:securityhub:us-east-1::product/aws/guardduty).
+    Enable {
+        /// The region.
+        #[arg(long)]
+        region: String,
+        /// The product ARN.
+        product_arn: String,
+        /// The account; operator and service keys must name it.
+        #[arg(long, default_value = "")]
+        account: String,
+    },
+    /// Stop accepting a product's findings.
+    Disable {
+        /// The region.
+        #[arg(long)]
+        region: String,
+        /// The subscription ARN (from `findings products enabled`).
+        subscription_arn: String,
     },
 }
 
@@ -353,6 +399,7 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 text
             })
         }
+        Command::Products(command) => products(context, command).await,
         Command::History {
             region,
             product_arn,
@@ -408,6 +455,97 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
                 }
                 with_more(rows, &response.next_page_token)
             })
+        }
+    }
+}
+
+async fn products(context: &Context, command: ProductsCommand) -> anyhow::Result<()> {
+    let output = context.output();
+    match command {
+        ProductsCommand::List { region, page } => {
+            let client = context.findings_client(&region).await?;
+            let response = fetch(&page, |page_token| {
+                let mut client = client.clone();
+                let request = pb::DescribeProductsRequest {
+                    page_size: page.page_size,
+                    page_token,
+                    product_arn: String::new(),
+                };
+                async move { client.describe_products(request).await }
+            })
+            .await
+            .with_context(|| format!("listing the products of {region}"))?;
+            output.message(&response, |response| {
+                let mut rows = table(&["product", "company", "provider", "arn"]);
+                for product in &response.products {
+                    rows.add_row(vec![
+                        product.product_name.clone(),
+                        product.company_name.clone(),
+                        or_dash(&product.provider_account_id),
+                        product.product_arn.clone(),
+                    ]);
+                }
+                with_more(rows, &response.next_page_token)
+            })
+        }
+        ProductsCommand::Enabled {
+            region,
+            account,
+            page,
+        } => {
+            let client = context.findings_client(&region).await?;
+            let response = fetch(&page, |page_token| {
+                let mut client = client.clone();
+                let request = pb::ListEnabledProductsForImportRequest {
+                    page_size: page.page_size,
+                    page_token,
+                    account_id: account.clone(),
+                };
+                async move { client.list_enabled_products_for_import(request).await }
+            })
+            .await
+            .with_context(|| format!("listing product subscriptions in {region}"))?;
+            output.message(&response, |response| {
+                let mut rows = table(&["product subscription"]);
+                for subscription in &response.product_subscriptions {
+                    rows.add_row(vec![subscription.clone()]);
+                }
+                with_more(rows, &response.next_page_token)
+            })
+        }
+        ProductsCommand::Enable {
+            region,
+            product_arn,
+            account,
+        } => {
+            let response = context
+                .findings_client(&region)
+                .await?
+                .enable_import_findings_for_product(pb::EnableImportFindingsForProductRequest {
+                    product_arn: product_arn.clone(),
+                    account_id: account,
+                })
+                .await
+                .with_context(|| format!("enabling {product_arn}"))?
+                .into_inner();
+            output.message(&response, |response| {
+                format!("subscribed: {}", response.product_subscription_arn)
+            })
+        }
+        ProductsCommand::Disable {
+            region,
+            subscription_arn,
+        } => {
+            let response = context
+                .findings_client(&region)
+                .await?
+                .disable_import_findings_for_product(pb::DisableImportFindingsForProductRequest {
+                    product_subscription_arn: subscription_arn.clone(),
+                })
+                .await
+                .with_context(|| format!("disabling {subscription_arn}"))?
+                .into_inner();
+            output.message(&response, |_| format!("unsubscribed: {subscription_arn}"))
         }
     }
 }

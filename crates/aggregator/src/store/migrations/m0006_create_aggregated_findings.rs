@@ -6,7 +6,9 @@
 
 use sea_orm::DatabaseBackend;
 use sea_orm_migration::prelude::*;
-use tributary_securityhub::schema::{add_attribute_columns, create_index_tables, drop_index_tables};
+use tributary_securityhub::schema::{
+    add_attribute_columns, create_index_tables, drop_index_tables,
+};
 
 use crate::findings::TABLES;
 
@@ -105,7 +107,11 @@ impl MigrationTrait for CreateAggregatedFindings {
                     .col(key_column(AggregatedFindings::AccountId, 12, backend))
                     .col(key_column(AggregatedFindings::ProductArn, 2048, backend))
                     .col(key_column(AggregatedFindings::FindingId, 512, backend))
-                    .col(ColumnDef::new(AggregatedFindings::Finding).blob().not_null())
+                    .col(
+                        ColumnDef::new(AggregatedFindings::Finding)
+                            .blob()
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(AggregatedFindings::FieldVersions)
                             .blob()
@@ -316,7 +322,11 @@ impl MigrationTrait for CreateAggregatedFindings {
                             .string_len(32)
                             .not_null(),
                     )
-                    .col(ColumnDef::new(AggregatedInsights::Insight).blob().not_null())
+                    .col(
+                        ColumnDef::new(AggregatedInsights::Insight)
+                            .blob()
+                            .not_null(),
+                    )
                     .primary_key(
                         Index::create()
                             .col(AggregatedInsights::AccountId)
@@ -358,7 +368,11 @@ impl MigrationTrait for CreateAggregatedFindings {
                             .string_len(512)
                             .not_null(),
                     )
-                    .col(ColumnDef::new(FindingUpdateOutbox::Update).blob().not_null())
+                    .col(
+                        ColumnDef::new(FindingUpdateOutbox::Update)
+                            .blob()
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(FindingUpdateOutbox::EnqueuedAtMicros)
                             .big_integer()
