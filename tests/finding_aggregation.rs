@@ -1133,6 +1133,24 @@ async fn insights_controls_and_scores_cover_the_aggregated_set(backend: Backend)
         member_scores.overall_score,
         Some(expected_score(&member_expected).0)
     );
+
+    // Unlinking WEST takes it out of the statuses and scores; its copies stay.
+    update_linking(&mut aggregator, &arn, pb::RegionLinkingMode::NoRegions, &[]).await;
+    let db = aggregator_db(&cluster).await;
+    wait_scope(&db, ADMIN, WEST, "stopped").await;
+    wait_scope(&db, MEMBER, WEST, "stopped").await;
+    let home_only: BTreeMap<&str, &str> =
+        BTreeMap::from([("S3.1", "PASSED"), ("IAM.1", "PASSED"), ("EC2.2", "PASSED")]);
+    let scores = aggregator
+        .get_security_scores(pb::GetSecurityScoresRequest {
+            region: HOME.into(),
+            account_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(scores.overall_score, Some(expected_score(&home_only).0));
+    assert_eq!(aggregated(&aggregator).await.unwrap().len(), 8);
     cluster.shutdown().await;
 }
 

@@ -65,8 +65,13 @@ pub async fn serve(
             on_aggregators_changed,
         )
         .with_freshness_target_ms(
-            i64::try_from(config.replication.freshness_target_seconds.saturating_mul(1000))
-                .unwrap_or(i64::MAX),
+            i64::try_from(
+                config
+                    .replication
+                    .freshness_target_seconds
+                    .saturating_mul(1000),
+            )
+            .unwrap_or(i64::MAX),
         ),
     );
     let views = Arc::new(views::AggregateViews::new(db.clone(), page_tokens.clone()));

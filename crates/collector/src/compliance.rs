@@ -1185,9 +1185,7 @@ pub(crate) async fn snapshot_page(
         | ChangeKind::ConfigurationRecorder
         | ChangeKind::Finding
         | ChangeKind::ControlStatus
-        | ChangeKind::Insight => {
-            Ok((Vec::new(), None))
-        }
+        | ChangeKind::Insight => Ok((Vec::new(), None)),
     }
 }
 

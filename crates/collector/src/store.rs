@@ -11,12 +11,12 @@ pub mod config_rule_evaluations;
 pub mod config_rules;
 pub mod conformance_pack_rules;
 pub mod conformance_packs;
-pub mod findings;
-pub mod finding_history;
-pub mod product_subscriptions;
-pub mod insights;
-pub mod enabled_standards;
-pub mod standards_control_settings;
 pub mod control_status;
+pub mod enabled_standards;
+pub mod finding_history;
+pub mod findings;
+pub mod insights;
+pub mod product_subscriptions;
+pub mod standards_control_settings;
 
 pub use migrations::Migrator;

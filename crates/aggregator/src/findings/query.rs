@@ -1,8 +1,8 @@
 //! The home-region reads of aggregated findings: GetFindings, GetInsights, GetInsightResults,
 //! BatchGetSecurityControls and GetSecurityScores. Findings and insight results use the
 //! collector's filter compiler (`tributary_securityhub::query`) with one more criterion, the
-//! caller's viewer ([`super::viewers`]); controls and scores combine the aggregated control
-//! statuses of the (account, region) pairs the caller sees (spec §3.11, §3.12).
+//! caller's viewer ([`super::viewers`]); controls and scores combine the replicated control
+//! statuses of the linked (account, region) pairs the caller sees (spec §3.11, §3.12).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -241,19 +241,17 @@ impl AggregatedFindings {
         })
     }
 
-    /// The (account, region) pairs `view` sees: those of the aggregated sets of its own
-    /// aggregator in the home region (unless hidden), and its own pairs in any aggregated set of
-    /// the home region.
-    async fn visible_pairs(&self, view: &View) -> Result<BTreeSet<(String, String)>> {
+    /// The linked (account, region) pairs `view` counts controls over: those of its own
+    /// aggregator in the home region, and its own pairs in any aggregated set of the home region.
+    /// Pairs no longer linked keep their copies but leave the statuses and scores, as AWS
+    /// recomputes them over the linked regions.
+    async fn linked_pairs(&self, view: &View) -> Result<BTreeSet<(String, String)>> {
         let rows = scopes::Entity::find()
             .filter(scopes::Column::HomeRegion.eq(view.home_region.as_str()))
+            .filter(scopes::Column::State.eq(scopes::LINKED))
             .filter(
                 Condition::any()
-                    .add(
-                        Condition::all()
-                            .add(scopes::Column::OwnerAccountId.eq(view.account_id.as_str()))
-                            .add(scopes::Column::State.ne(scopes::HIDDEN)),
-                    )
+                    .add(scopes::Column::OwnerAccountId.eq(view.account_id.as_str()))
                     .add(scopes::Column::AccountId.eq(view.account_id.as_str())),
             )
             .all(&self.db)
@@ -264,9 +262,9 @@ impl AggregatedFindings {
             .collect())
     }
 
-    /// The replicated control statuses of the pairs `view` sees, by security control id.
+    /// The replicated control statuses of the pairs `view` counts, by security control id.
     async fn status_rows(&self, view: &View) -> Result<StatusRows> {
-        let pairs = self.visible_pairs(view).await?;
+        let pairs = self.linked_pairs(view).await?;
         let accounts: BTreeSet<&str> = pairs.iter().map(|(account, _)| account.as_str()).collect();
         let mut by_control: StatusRows = BTreeMap::new();
         for chunk in accounts.into_iter().collect::<Vec<_>>().chunks(500) {
