@@ -2,6 +2,7 @@
 //! services. The in-process [`cluster`] is also what end-to-end tests start; [`commands`] is the
 //! command line, callable in-process with explicit endpoints and keys.
 
+pub mod api_docs;
 pub mod asff;
 pub mod cluster;
 pub mod commands;
