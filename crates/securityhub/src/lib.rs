@@ -10,3 +10,4 @@ pub mod insights;
 pub mod merge;
 pub mod query;
 pub mod schema;
+pub mod update;

@@ -3,9 +3,6 @@
 //! language and sort keys are validated by `tributary_securityhub::filter`, as in each
 //! collector; BatchUpdateFindings follows the collector's rules field for field.
 
-use std::collections::BTreeMap;
-
-use prost::Message;
 use tributary_proto::{aggregator::v1 as pb, collector::v1 as collector_pb};
 use tributary_runtime::{
     Violations,
@@ -22,15 +19,10 @@ use crate::{
 
 /// GetFindings' and GetInsights' default and largest page.
 pub const MAX_PAGE: u32 = 100;
-/// Finding identifiers per BatchUpdateFindings call.
-pub const MAX_IDENTIFIERS: usize = 100;
 /// Insight ARNs per GetInsights call.
 pub const MAX_INSIGHT_ARNS: usize = 100;
 /// Security control ids per BatchGetSecurityControls call.
 pub const MAX_SECURITY_CONTROLS: usize = 100;
-/// The largest finding, encoded (AWS's 240 KB).
-pub const MAX_FINDING_BYTES: usize = 240 * 1024;
-
 /// Whose view a call reads or changes: an account in a home region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
@@ -287,37 +279,8 @@ pub fn scores_view(caller: &Caller, request: &pb::GetSecurityScoresRequest) -> R
     view.ok_or_else(lost_violation)
 }
 
-/// A new severity.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SeverityChange {
-    label: Option<collector_pb::SeverityLabel>,
-    normalized: Option<i32>,
-    product: Option<f64>,
-}
-
-/// What a BatchUpdateFindings request sets; `None` (or empty) leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Changes {
-    note: Option<(String, String)>,
-    severity: Option<SeverityChange>,
-    verification_state: Option<i32>,
-    confidence: Option<i32>,
-    criticality: Option<i32>,
-    types: Option<Vec<String>>,
-    user_defined_fields: BTreeMap<String, String>,
-    workflow: Option<i32>,
-    related_findings: Option<Vec<collector_pb::FindingRelatedFinding>>,
-}
-
-/// Why one finding of a batch was not updated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// `FindingNotFound`, `DuplicatedFindingIdentifier`, `InvalidInput` or
-    /// `FindingSizeExceeded`.
-    pub code: &'static str,
-    /// What went wrong.
-    pub message: String,
-}
+use tributary_securityhub::update;
+pub use tributary_securityhub::update::{Changes, Refusal};
 
 /// A validated BatchUpdateFindings.
 #[derive(Debug, Clone, PartialEq)]
@@ -330,22 +293,6 @@ pub struct BatchUpdate {
     pub changes: Changes,
 }
 
-fn text(violations: &mut Violations, field: &str, value: &str, min: usize, max: usize) {
-    let length = value.chars().count();
-    if length < min || length > max || (min > 0 && value.trim().is_empty()) {
-        violations.add(
-            field,
-            format!("must be {min}-{max} characters and not blank"),
-        );
-    }
-}
-
-fn score(violations: &mut Violations, field: &str, value: Option<i32>) {
-    if value.is_some_and(|value| !(0..=100).contains(&value)) {
-        violations.add(field, "must be 0-100");
-    }
-}
-
 impl BatchUpdate {
     /// Validates `request` from `caller`, reporting every bad field.
     pub fn parse(caller: &Caller, request: pb::BatchUpdateFindingsRequest) -> Result<Self> {
@@ -356,254 +303,27 @@ impl BatchUpdate {
             &request.region,
             &request.account_id,
         )?;
-        if request.finding_identifiers.is_empty()
-            || request.finding_identifiers.len() > MAX_IDENTIFIERS
-        {
-            violations.add(
-                "finding_identifiers",
-                format!("must hold 1-{MAX_IDENTIFIERS} findings"),
-            );
-        }
-        for (index, identifier) in request.finding_identifiers.iter().enumerate() {
-            let field = format!("finding_identifiers[{index}]");
-            text(
-                &mut violations,
-                &format!("{field}.id"),
-                &identifier.id,
-                1,
-                512,
-            );
-            text(
-                &mut violations,
-                &format!("{field}.product_arn"),
-                &identifier.product_arn,
-                12,
-                2048,
-            );
-        }
-        let note = request.note.map(|note| {
-            text(&mut violations, "note.text", &note.text, 1, 512);
-            text(&mut violations, "note.updated_by", &note.updated_by, 1, 512);
-            (note.text, note.updated_by)
-        });
-        let severity = request.severity.map(|severity| {
-            let label = match collector_pb::SeverityLabel::try_from(severity.label) {
-                Ok(collector_pb::SeverityLabel::Unspecified) => None,
-                Ok(label) => Some(label),
-                Err(_) => {
-                    violations.add("severity.label", "is not a known label");
-                    None
-                }
-            };
-            score(&mut violations, "severity.normalized", severity.normalized);
-            if label.is_none() && severity.normalized.is_none() && severity.product.is_none() {
-                violations.add(
-                    "severity",
-                    "must set at least one of label, normalized and product",
-                );
-            }
-            if severity.product.is_some_and(|product| !product.is_finite()) {
-                violations.add("severity.product", "must be a finite number");
-            }
-            SeverityChange {
-                label,
-                normalized: severity.normalized,
-                product: severity.product,
-            }
-        });
-        let verification_state =
-            match collector_pb::VerificationState::try_from(request.verification_state) {
-                Ok(collector_pb::VerificationState::Unspecified) => None,
-                Ok(state) => Some(state as i32),
-                Err(_) => {
-                    violations.add("verification_state", "is not a known state");
-                    None
-                }
-            };
-        score(&mut violations, "confidence", request.confidence);
-        score(&mut violations, "criticality", request.criticality);
-        if request.types.len() > 50 {
-            violations.add("types", "must hold at most 50 types");
-        }
-        for (index, kind) in request.types.iter().enumerate() {
-            text(&mut violations, &format!("types[{index}]"), kind, 1, 512);
-        }
-        if request.user_defined_fields.len() > 50 {
-            violations.add("user_defined_fields", "must hold at most 50 pairs");
-        }
-        for (key, value) in &request.user_defined_fields {
-            text(&mut violations, "user_defined_fields key", key, 1, 128);
-            if value.chars().count() > 1024 {
-                violations.add(
-                    format!("user_defined_fields[{key}]"),
-                    "must be at most 1024 characters",
-                );
-            }
-        }
-        let workflow = request.workflow.and_then(|workflow| {
-            match collector_pb::WorkflowStatus::try_from(workflow.status) {
-                Ok(collector_pb::WorkflowStatus::Unspecified) | Err(_) => {
-                    violations.add(
-                        "workflow.status",
-                        "must be NEW, NOTIFIED, RESOLVED or SUPPRESSED",
-                    );
-                    None
-                }
-                Ok(status) => Some(status as i32),
-            }
-        });
-        if request.related_findings.len() > 10 {
-            violations.add("related_findings", "must hold at most 10 findings");
-        }
-        for (index, related) in request.related_findings.iter().enumerate() {
-            text(
-                &mut violations,
-                &format!("related_findings[{index}].product_arn"),
-                &related.product_arn,
-                1,
-                2048,
-            );
-            text(
-                &mut violations,
-                &format!("related_findings[{index}].id"),
-                &related.id,
-                1,
-                512,
-            );
-        }
-        let changes = Changes {
-            note,
-            severity,
-            verification_state,
-            confidence: request.confidence,
-            criticality: request.criticality,
-            types: (!request.types.is_empty()).then_some(request.types),
-            user_defined_fields: request.user_defined_fields.into_iter().collect(),
-            workflow,
-            related_findings: (!request.related_findings.is_empty())
-                .then_some(request.related_findings),
-        };
-        if changes == Changes::default() {
-            violations.add(
-                "finding_identifiers",
-                "the request must set at least one field: note, severity, verification_state, \
-                 confidence, criticality, types, user_defined_fields, workflow or \
-                 related_findings",
-            );
-        }
+        let update = update::BatchUpdate::check(
+            &mut violations,
+            collector_pb::BatchUpdateFindingsRequest {
+                finding_identifiers: request.finding_identifiers,
+                note: request.note,
+                severity: request.severity,
+                verification_state: request.verification_state,
+                confidence: request.confidence,
+                criticality: request.criticality,
+                types: request.types,
+                user_defined_fields: request.user_defined_fields,
+                workflow: request.workflow,
+                related_findings: request.related_findings,
+            },
+        );
         finish(violations)?;
         Ok(Self {
             view: view.ok_or_else(lost_violation)?,
-            identifiers: request
-                .finding_identifiers
-                .into_iter()
-                .map(|identifier| (identifier.id, identifier.product_arn))
-                .collect(),
-            changes,
+            identifiers: update.identifiers,
+            changes: update.changes,
         })
-    }
-}
-
-/// The label a normalized score stands for.
-fn label_of_normalized(normalized: i32) -> collector_pb::SeverityLabel {
-    match normalized {
-        i32::MIN..=0 => collector_pb::SeverityLabel::Informational,
-        1..=39 => collector_pb::SeverityLabel::Low,
-        40..=69 => collector_pb::SeverityLabel::Medium,
-        70..=89 => collector_pb::SeverityLabel::High,
-        _ => collector_pb::SeverityLabel::Critical,
-    }
-}
-
-/// The normalized score a label stands for.
-fn normalized_of_label(label: collector_pb::SeverityLabel) -> i32 {
-    match label {
-        collector_pb::SeverityLabel::Unspecified | collector_pb::SeverityLabel::Informational => 0,
-        collector_pb::SeverityLabel::Low => 1,
-        collector_pb::SeverityLabel::Medium => 40,
-        collector_pb::SeverityLabel::High => 70,
-        collector_pb::SeverityLabel::Critical => 90,
-    }
-}
-
-impl Changes {
-    /// Applies the changes to `finding`, with `now` as the note's time. Refuses a result with
-    /// more than 50 user-defined fields or above the finding size limit.
-    pub fn apply(
-        &self,
-        finding: &mut collector_pb::Finding,
-        now: prost_types::Timestamp,
-    ) -> std::result::Result<(), Refusal> {
-        if let Some((text, updated_by)) = &self.note {
-            finding.note = Some(collector_pb::FindingNote {
-                text: text.clone(),
-                updated_by: updated_by.clone(),
-                updated_at: Some(now),
-            });
-        }
-        if let Some(change) = self.severity {
-            let severity = finding.severity.get_or_insert_with(Default::default);
-            match (change.label, change.normalized) {
-                (Some(label), Some(normalized)) => {
-                    severity.label = label as i32;
-                    severity.normalized = Some(normalized);
-                }
-                (Some(label), None) => {
-                    severity.label = label as i32;
-                    severity.normalized = Some(normalized_of_label(label));
-                }
-                (None, Some(normalized)) => {
-                    severity.label = label_of_normalized(normalized) as i32;
-                    severity.normalized = Some(normalized);
-                }
-                (None, None) => {}
-            }
-            if change.product.is_some() {
-                severity.product = change.product;
-            }
-        }
-        if let Some(state) = self.verification_state {
-            finding.verification_state = state;
-        }
-        if self.confidence.is_some() {
-            finding.confidence = self.confidence;
-        }
-        if self.criticality.is_some() {
-            finding.criticality = self.criticality;
-        }
-        if let Some(types) = &self.types {
-            finding.types.clone_from(types);
-        }
-        for (key, value) in &self.user_defined_fields {
-            if value.is_empty() {
-                finding.user_defined_fields.remove(key);
-            } else {
-                finding
-                    .user_defined_fields
-                    .insert(key.clone(), value.clone());
-            }
-        }
-        if finding.user_defined_fields.len() > 50 {
-            return Err(Refusal {
-                code: "InvalidInput",
-                message: "the finding would hold more than 50 user-defined fields".into(),
-            });
-        }
-        if let Some(status) = self.workflow {
-            finding.workflow = Some(collector_pb::FindingWorkflow { status });
-        }
-        if let Some(related) = &self.related_findings {
-            finding.related_findings.clone_from(related);
-        }
-        if finding.encoded_len() > MAX_FINDING_BYTES {
-            return Err(Refusal {
-                code: "FindingSizeExceeded",
-                message: format!(
-                    "the finding would be larger than {MAX_FINDING_BYTES} bytes encoded"
-                ),
-            });
-        }
-        Ok(())
     }
 }
 

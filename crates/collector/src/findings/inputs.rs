@@ -9,30 +9,13 @@ use super::state;
 pub const SCHEMA_VERSION: &str = "2018-10-08";
 /// Findings per BatchImportFindings call.
 pub const MAX_FINDINGS: usize = 100;
-/// Encoded size of one finding.
-pub const MAX_FINDING_BYTES: usize = 240 * 1024;
+pub use tributary_securityhub::update::MAX_FINDING_BYTES;
 /// Encoded size of one BatchImportFindings request.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 /// The change-log key `<product arn>|<id>` must fit the log's key column.
 pub const MAX_KEY_CHARS: usize = 1024;
 
-/// Why one finding was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// `InvalidInput`, `FindingSizeExceeded` or `AccessDeniedException`.
-    pub code: &'static str,
-    /// What to fix.
-    pub message: String,
-}
-
-impl Refusal {
-    fn invalid(message: impl Into<String>) -> Self {
-        Self {
-            code: "InvalidInput",
-            message: message.into(),
-        }
-    }
-}
+pub use tributary_securityhub::update::Refusal;
 
 fn non_blank(field: &str, value: &str, min: usize, max: usize) -> Result<(), Refusal> {
     let length = value.chars().count();

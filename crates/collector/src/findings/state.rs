@@ -65,27 +65,7 @@ pub fn next_workflow(
     status
 }
 
-/// The label a normalized score stands for.
-pub fn label_of_normalized(normalized: i32) -> pb::SeverityLabel {
-    match normalized {
-        i32::MIN..=0 => pb::SeverityLabel::Informational,
-        1..=39 => pb::SeverityLabel::Low,
-        40..=69 => pb::SeverityLabel::Medium,
-        70..=89 => pb::SeverityLabel::High,
-        _ => pb::SeverityLabel::Critical,
-    }
-}
-
-/// The normalized score a label stands for.
-pub fn normalized_of_label(label: pb::SeverityLabel) -> i32 {
-    match label {
-        pb::SeverityLabel::Unspecified | pb::SeverityLabel::Informational => 0,
-        pb::SeverityLabel::Low => 1,
-        pb::SeverityLabel::Medium => 40,
-        pb::SeverityLabel::High => 70,
-        pb::SeverityLabel::Critical => 90,
-    }
-}
+pub use tributary_securityhub::update::{label_of_normalized, normalized_of_label};
 
 /// Fills the missing half of a severity (label from score or score from label).
 pub fn complete_severity(severity: &mut pb::FindingSeverity) {

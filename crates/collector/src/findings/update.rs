@@ -6,307 +6,30 @@
 //! carries, merged group by group so that only newer groups apply. Both append the finding to
 //! the change log and a record to its history in the same transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use prost::Message;
 use tributary_proto::collector::v1 as pb;
 use tributary_runtime::{Violations, auth::Caller, version::Version};
 use tributary_securityhub::merge::{self, FieldGroup, FieldVersions, VersionedFinding};
 
-use super::{
-    Findings, Refusal, history, inputs, load, stamped,
-    state::{label_of_normalized, normalized_of_label},
-    store,
-};
-use crate::error::{Error, Result, reason};
+use super::{Findings, Refusal, history, inputs, load, stamped, store};
+use crate::error::{Result, reason};
 
-/// Finding identifiers per BatchUpdateFindings call.
-pub const MAX_IDENTIFIERS: usize = 100;
 /// Replicated updates per ApplyReplicatedUpdates call.
 pub const MAX_REPLICATED_UPDATES: usize = 500;
 /// How far ahead of this collector's clock a replicated version may be: a version further ahead
 /// would drag every later local version with it.
 pub const MAX_CLOCK_AHEAD_MS: u64 = 60 * 60 * 1000;
 
-/// A new severity.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SeverityChange {
-    label: Option<pb::SeverityLabel>,
-    normalized: Option<i32>,
-    product: Option<f64>,
-}
+use tributary_securityhub::update::text;
+pub use tributary_securityhub::update::{BatchUpdate, Changes, MAX_IDENTIFIERS, SeverityChange};
 
-/// What a BatchUpdateFindings request sets; `None` (or empty) leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Changes {
-    note: Option<(String, String)>,
-    severity: Option<SeverityChange>,
-    verification_state: Option<i32>,
-    confidence: Option<i32>,
-    criticality: Option<i32>,
-    types: Option<Vec<String>>,
-    user_defined_fields: BTreeMap<String, String>,
-    workflow: Option<i32>,
-    related_findings: Option<Vec<pb::FindingRelatedFinding>>,
-}
-
-/// A validated BatchUpdateFindings request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchUpdate {
-    /// The findings, as (id, product ARN), in request order.
-    pub identifiers: Vec<(String, String)>,
-    /// What to set on each.
-    pub changes: Changes,
-}
-
-fn text(violations: &mut Violations, field: &str, value: &str, min: usize, max: usize) {
-    let length = value.chars().count();
-    if length < min || length > max || (min > 0 && value.trim().is_empty()) {
-        violations.add(
-            field,
-            format!("must be {min}-{max} characters and not blank"),
-        );
-    }
-}
-
-fn score(violations: &mut Violations, field: &str, value: Option<i32>) {
-    if value.is_some_and(|value| !(0..=100).contains(&value)) {
-        violations.add(field, "must be 0-100");
-    }
-}
-
-impl TryFrom<pb::BatchUpdateFindingsRequest> for BatchUpdate {
-    type Error = Error;
-
-    /// Checks every field, reporting each bad one (`InvalidInputException`).
-    fn try_from(request: pb::BatchUpdateFindingsRequest) -> Result<Self> {
-        let mut violations = Violations::new();
-        if request.finding_identifiers.is_empty()
-            || request.finding_identifiers.len() > MAX_IDENTIFIERS
-        {
-            violations.add(
-                "finding_identifiers",
-                format!("must hold 1-{MAX_IDENTIFIERS} findings"),
-            );
-        }
-        for (index, identifier) in request.finding_identifiers.iter().enumerate() {
-            let field = format!("finding_identifiers[{index}]");
-            text(
-                &mut violations,
-                &format!("{field}.id"),
-                &identifier.id,
-                1,
-                512,
-            );
-            text(
-                &mut violations,
-                &format!("{field}.product_arn"),
-                &identifier.product_arn,
-                12,
-                2048,
-            );
-        }
-        let note = request.note.map(|note| {
-            text(&mut violations, "note.text", &note.text, 1, 512);
-            text(&mut violations, "note.updated_by", &note.updated_by, 1, 512);
-            (note.text, note.updated_by)
-        });
-        let severity = request.severity.map(|severity| {
-            let label = match pb::SeverityLabel::try_from(severity.label) {
-                Ok(pb::SeverityLabel::Unspecified) => None,
-                Ok(label) => Some(label),
-                Err(_) => {
-                    violations.add("severity.label", "is not a known label");
-                    None
-                }
-            };
-            score(&mut violations, "severity.normalized", severity.normalized);
-            if label.is_none() && severity.normalized.is_none() && severity.product.is_none() {
-                violations.add(
-                    "severity",
-                    "must set at least one of label, normalized and product",
-                );
-            }
-            if severity.product.is_some_and(|product| !product.is_finite()) {
-                violations.add("severity.product", "must be a finite number");
-            }
-            SeverityChange {
-                label,
-                normalized: severity.normalized,
-                product: severity.product,
-            }
-        });
-        let verification_state = match pb::VerificationState::try_from(request.verification_state) {
-            Ok(pb::VerificationState::Unspecified) => None,
-            Ok(state) => Some(state as i32),
-            Err(_) => {
-                violations.add("verification_state", "is not a known state");
-                None
-            }
-        };
-        score(&mut violations, "confidence", request.confidence);
-        score(&mut violations, "criticality", request.criticality);
-        if request.types.len() > 50 {
-            violations.add("types", "must hold at most 50 types");
-        }
-        for (index, kind) in request.types.iter().enumerate() {
-            text(&mut violations, &format!("types[{index}]"), kind, 1, 512);
-        }
-        if request.user_defined_fields.len() > 50 {
-            violations.add("user_defined_fields", "must hold at most 50 pairs");
-        }
-        for (key, value) in &request.user_defined_fields {
-            text(&mut violations, "user_defined_fields key", key, 1, 128);
-            if value.chars().count() > 1024 {
-                violations.add(
-                    format!("user_defined_fields[{key}]"),
-                    "must be at most 1024 characters",
-                );
-            }
-        }
-        let workflow = request.workflow.and_then(|workflow| {
-            match pb::WorkflowStatus::try_from(workflow.status) {
-                Ok(pb::WorkflowStatus::Unspecified) | Err(_) => {
-                    violations.add(
-                        "workflow.status",
-                        "must be NEW, NOTIFIED, RESOLVED or SUPPRESSED",
-                    );
-                    None
-                }
-                Ok(status) => Some(status as i32),
-            }
-        });
-        if request.related_findings.len() > 10 {
-            violations.add("related_findings", "must hold at most 10 findings");
-        }
-        for (index, related) in request.related_findings.iter().enumerate() {
-            text(
-                &mut violations,
-                &format!("related_findings[{index}].product_arn"),
-                &related.product_arn,
-                1,
-                2048,
-            );
-            text(
-                &mut violations,
-                &format!("related_findings[{index}].id"),
-                &related.id,
-                1,
-                512,
-            );
-        }
-        let changes = Changes {
-            note,
-            severity,
-            verification_state,
-            confidence: request.confidence,
-            criticality: request.criticality,
-            types: (!request.types.is_empty()).then_some(request.types),
-            user_defined_fields: request.user_defined_fields.into_iter().collect(),
-            workflow,
-            related_findings: (!request.related_findings.is_empty())
-                .then_some(request.related_findings),
-        };
-        if changes == Changes::default() {
-            violations.add(
-                "finding_identifiers",
-                "the request must set at least one field: note, severity, verification_state, \
-                 confidence, criticality, types, user_defined_fields, workflow or \
-                 related_findings",
-            );
-        }
-        violations.finish_with(reason::INVALID_INPUT)?;
-        Ok(Self {
-            identifiers: request
-                .finding_identifiers
-                .into_iter()
-                .map(|identifier| (identifier.id, identifier.product_arn))
-                .collect(),
-            changes,
-        })
-    }
-}
-
-impl Changes {
-    /// Applies the changes to `finding`, with `now` as the note's time. Refuses a result with
-    /// more than 50 user-defined fields or above the finding size limit.
-    pub fn apply(
-        &self,
-        finding: &mut pb::Finding,
-        now: prost_types::Timestamp,
-    ) -> std::result::Result<(), Refusal> {
-        if let Some((text, updated_by)) = &self.note {
-            finding.note = Some(pb::FindingNote {
-                text: text.clone(),
-                updated_by: updated_by.clone(),
-                updated_at: Some(now),
-            });
-        }
-        if let Some(change) = self.severity {
-            let severity = finding.severity.get_or_insert_with(Default::default);
-            match (change.label, change.normalized) {
-                (Some(label), Some(normalized)) => {
-                    severity.label = label as i32;
-                    severity.normalized = Some(normalized);
-                }
-                (Some(label), None) => {
-                    severity.label = label as i32;
-                    severity.normalized = Some(normalized_of_label(label));
-                }
-                (None, Some(normalized)) => {
-                    severity.label = label_of_normalized(normalized) as i32;
-                    severity.normalized = Some(normalized);
-                }
-                (None, None) => {}
-            }
-            if change.product.is_some() {
-                severity.product = change.product;
-            }
-        }
-        if let Some(state) = self.verification_state {
-            finding.verification_state = state;
-        }
-        if self.confidence.is_some() {
-            finding.confidence = self.confidence;
-        }
-        if self.criticality.is_some() {
-            finding.criticality = self.criticality;
-        }
-        if let Some(types) = &self.types {
-            finding.types.clone_from(types);
-        }
-        for (key, value) in &self.user_defined_fields {
-            if value.is_empty() {
-                finding.user_defined_fields.remove(key);
-            } else {
-                finding
-                    .user_defined_fields
-                    .insert(key.clone(), value.clone());
-            }
-        }
-        if finding.user_defined_fields.len() > 50 {
-            return Err(Refusal {
-                code: "InvalidInput",
-                message: "the finding would hold more than 50 user-defined fields".into(),
-            });
-        }
-        if let Some(status) = self.workflow {
-            finding.workflow = Some(pb::FindingWorkflow { status });
-        }
-        if let Some(related) = &self.related_findings {
-            finding.related_findings.clone_from(related);
-        }
-        if finding.encoded_len() > inputs::MAX_FINDING_BYTES {
-            return Err(Refusal {
-                code: "FindingSizeExceeded",
-                message: format!(
-                    "the finding would be larger than {} bytes encoded",
-                    inputs::MAX_FINDING_BYTES
-                ),
-            });
-        }
-        Ok(())
-    }
+/// Checks every field of a BatchUpdateFindings request (`InvalidInputException`).
+pub fn parse(request: pb::BatchUpdateFindingsRequest) -> Result<BatchUpdate> {
+    let mut violations = Violations::new();
+    let update = BatchUpdate::check(&mut violations, request);
+    violations.finish_with(reason::INVALID_INPUT)?;
+    Ok(update)
 }
 
 /// The outcome of BatchUpdateFindings.
@@ -602,7 +325,7 @@ mod tests {
         }
     }
 
-    fn fields(error: Error) -> Vec<String> {
+    fn fields(error: crate::error::Error) -> Vec<String> {
         let status = tonic::Status::from(error);
         use tonic_types::StatusExt;
         status
@@ -614,7 +337,7 @@ mod tests {
     #[test]
     fn requests_must_name_findings_and_set_something_valid() {
         assert_eq!(
-            fields(BatchUpdate::try_from(request()).unwrap_err()),
+            fields(parse(request()).unwrap_err()),
             ["finding_identifiers"]
         );
         let mut bad = request();
@@ -628,7 +351,7 @@ mod tests {
         bad.workflow = Some(pb::FindingWorkflow { status: 0 });
         bad.severity = Some(pb::FindingSeverityUpdate::default());
         assert_eq!(
-            fields(BatchUpdate::try_from(bad).unwrap_err()),
+            fields(parse(bad).unwrap_err()),
             [
                 "finding_identifiers[1].id",
                 "finding_identifiers[1].product_arn",
@@ -642,7 +365,7 @@ mod tests {
         good.workflow = Some(pb::FindingWorkflow {
             status: pb::WorkflowStatus::Notified as i32,
         });
-        assert!(BatchUpdate::try_from(good).is_ok());
+        assert!(parse(good).is_ok());
     }
 
     #[test]
@@ -662,7 +385,7 @@ mod tests {
             text: "checked".into(),
             updated_by: "analyst".into(),
         });
-        let changes = BatchUpdate::try_from(request).unwrap().changes;
+        let changes = parse(request).unwrap().changes;
         let mut finding = pb::Finding {
             severity: Some(pb::FindingSeverity {
                 label: pb::SeverityLabel::High as i32,

@@ -8,7 +8,7 @@ use tracing::instrument;
 use tributary_proto::collector::v1 as pb;
 use tributary_runtime::auth::caller;
 
-use crate::findings::{Findings, update::BatchUpdate};
+use crate::findings::{Findings, update};
 use crate::{controls::Controls, insights::Insights};
 
 use super::{controls, insights};
@@ -81,7 +81,7 @@ impl pb::security_hub_service_server::SecurityHubService for GrpcFindings {
         request: Request<pb::BatchUpdateFindingsRequest>,
     ) -> Result<Response<pb::BatchUpdateFindingsResponse>, Status> {
         let caller = caller(&request)?;
-        let batch = BatchUpdate::try_from(request.into_inner())?;
+        let batch = update::parse(request.into_inner())?;
         let outcome = self.findings.batch_update(&caller, batch).await?;
         let identifier =
             |(id, product_arn): (String, String)| pb::FindingIdentifier { id, product_arn };
