@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the fuzz targets that read protobuf (fuzz/corpus/<target>/seed-*).
+"""Writes the seed corpora of the structured fuzz targets (fuzz/corpus/<target>/seed-*).
 
-The seeds are realistic requests written below as plain dicts with the proto field names; this
-script encodes them with the field numbers and types it reads from proto/, so it needs nothing
-but Python 3. Run it from anywhere after changing a seed: `python3 fuzz/seeds.py`.
+The seeds are realistic inputs written below as plain Python values: findings and GetFindings
+requests as dicts with the proto field names (encoded with the field numbers and types read from
+proto/), and page-token cases encoded the way the `arbitrary` crate (1.x) reads the target's
+`Input` back. It needs nothing but Python 3. Run it from anywhere after changing a seed:
+`python3 fuzz/seeds.py`; `cargo fuzz fmt -s none --dev page_token <seed>` shows how a page-token
+seed decodes.
 """
 
 import re
@@ -213,6 +216,7 @@ FINDINGS = {
     ),
     "refused_schema": finding(schema_version="2020-01-01"),
     "refused_severity": finding(severity={"label": 9, "normalized": 120}),
+    "refused_nul": finding(title="Unprotected port\0 on EC2 instance"),
 }
 
 
@@ -282,6 +286,103 @@ REQUESTS = {
         },
         "sort_criteria": [{"field": "Type"}],
     },
+    "refused_nul": {
+        "filters": {"title": [string("Unprotected\0")],
+                    "resource_tags": [{"key": "env\0", "value": "prod", "comparison": "STRING_FILTER_COMPARISON_EQUALS"}]},
+    },
+}
+
+
+class Arbitrary:
+    """Bytes that `arbitrary` 1.x decodes into given values: values are read from the front,
+    collection lengths from the back (one byte each while the input is at most 256 bytes), and
+    the last field takes the rest."""
+
+    def __init__(self):
+        self.front, self.lengths = bytearray(), bytearray()
+
+    def u8(self, value):
+        self.front += bytes([value])
+
+    def u32(self, value):
+        self.front += struct.pack("<I", value)
+
+    def u64(self, value):
+        self.front += struct.pack("<Q", value & (1 << 64) - 1)
+
+    def variant(self, index, count):
+        # derive(Arbitrary) picks variant (u32 * count) >> 32.
+        self.u32(-(-(index << 32) // count))
+
+    def string(self, text):
+        encoded = text.encode()
+        self.lengths.append(len(encoded))
+        self.front += encoded
+
+    def items(self, values, write):
+        for value in values:
+            self.u8(1)
+            write(value)
+        self.u8(0)
+
+    def finish(self, rest):
+        data = bytes(self.front) + rest.encode() + bytes(reversed(self.lengths))
+        assert len(data) <= 256, "longer inputs read lengths as two bytes"
+        return data
+
+
+def page_token_input(secret, scope, other_scope, position, edits, sent):
+    """The page_token target's `Input`; position keys are str, int, float, bool or None; edits are
+    ("replace", at, char), ("insert", at, char), ("remove", at), ("truncate", length) or
+    ("append", text)."""
+    out = Arbitrary()
+    out.items(secret, out.u8)
+    out.string(scope)
+    out.string(other_scope)
+
+    def key(value):
+        if isinstance(value, str):
+            out.variant(0, 6)
+            out.string(value)
+        elif isinstance(value, bool):
+            out.variant(4, 6)
+            out.u8(int(value))
+        elif isinstance(value, int):
+            out.variant(1, 6)
+            out.u64(value)
+        elif isinstance(value, float):
+            out.variant(3, 6)
+            out.u64(struct.unpack("<Q", struct.pack("<d", value))[0])
+        else:
+            out.variant(5, 6)
+
+    def edit(value):
+        kinds = ["replace", "insert", "remove", "truncate", "append"]
+        out.variant(kinds.index(value[0]), len(kinds))
+        if value[0] == "append":
+            out.string(value[1])
+            return
+        out.u64(value[1])
+        if value[0] in ("replace", "insert"):
+            out.u32(ord(value[2]))
+
+    out.items(position, key)
+    out.items(edits, edit)
+    return out.finish(sent)
+
+
+SECRET = list(b"deployment-secret")
+SCOPE = "GetFindings:Some([\"111111111111\"]):[]:UpdatedAt:true"
+PAGE_TOKENS = {
+    "findings_by_update": (SECRET, SCOPE, "GetFindings:None:[]:UpdatedAt:true",
+                           [1_700_000_600_000_000, "111111111111", ARN, "f1"], [("replace", 7, "A")], ""),
+    "float_sort_key": (SECRET, "GetFindings:None:[]:SeverityProduct:true", "ListFindings",
+                       [7.3, 0.1 + 0.2, "222222222222", "id"], [("insert", 3, "=")], "AQ"),
+    "config_items": ([7] * 16, "ListDiscoveredResources:AWS::EC2::Instance", "x",
+                     ["AWS::EC2::Instance", "i-0abc", None], [("remove", 0), ("append", "==")],
+                     "not-a-token"),
+    "select_position": ([], "SelectAggregateResourceConfig\u001f111111111111", "",
+                        [True, -7, 2.5, "i-0abc"], [("truncate", 10)], "{}"),
 }
 
 
@@ -296,3 +397,7 @@ def write(target, seeds, message):
 if __name__ == "__main__":
     write("finding_validation", FINDINGS, "tributary.collector.v1.Finding")
     write("finding_filters", REQUESTS, "tributary.collector.v1.GetFindingsRequest")
+    directory = CORPUS / "page_token"
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, case in PAGE_TOKENS.items():
+        (directory / f"seed-{name}").write_bytes(page_token_input(*case))

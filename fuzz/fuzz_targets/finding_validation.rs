@@ -1,6 +1,7 @@
 //! BatchImportFindings' per-finding checks: any protobuf-encoded `Finding` is validated without
 //! panicking; one that passes normalises to a complete, self-consistent finding (normalising
-//! twice changes nothing) whose filter index derives without panicking.
+//! twice changes nothing) whose filter index derives without panicking and holds no NUL (which
+//! PostgreSQL text cannot store).
 
 #![no_main]
 
@@ -35,6 +36,26 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(normalised.region, region);
         let index = FindingIndex::of(&normalised);
         assert_eq!(index.key[0], normalised.aws_account_id);
+        if verdict.is_ok() {
+            // PostgreSQL text cannot hold NUL: a valid finding's stored text never does.
+            let texts =
+                index
+                    .key
+                    .iter()
+                    .map(String::as_str)
+                    .chain(index.columns.iter().filter_map(|(_, value)| match value {
+                        sea_orm::Value::String(Some(text)) => Some(text.as_str()),
+                        _ => None,
+                    }));
+            let rows = index
+                .values
+                .iter()
+                .flat_map(|row| [row.key.as_str(), row.value.as_str()]);
+            assert!(
+                texts.chain(rows).all(|text| !text.contains('\0')),
+                "NUL in stored text"
+            );
+        }
         let _ = FieldGroup::changed(&finding, &normalised);
         if verdict.is_ok() {
             let provider = normalised

@@ -434,8 +434,16 @@ fn mix_error(comparisons: &BTreeSet<i32>) -> Option<&'static str> {
     None
 }
 
-fn non_blank(value: &str) -> bool {
-    !value.trim().is_empty()
+/// Why a filter text cannot be compared: blank, or holding NUL, which PostgreSQL text can neither
+/// store nor be compared with (the query would fail on the server instead of being refused).
+fn text_problem(value: &str) -> Option<&'static str> {
+    if value.trim().is_empty() {
+        Some("must not be blank")
+    } else if value.contains('\0') {
+        Some("must not contain NUL characters")
+    } else {
+        None
+    }
 }
 
 fn string_test(
@@ -448,8 +456,8 @@ fn string_test(
     let mut comparisons = BTreeSet::new();
     let mut valid = true;
     for (index, filter) in filters.iter().enumerate() {
-        if !non_blank(&filter.value) {
-            violations.add(format!("{field}[{index}].value"), "must not be blank");
+        if let Some(problem) = text_problem(&filter.value) {
+            violations.add(format!("{field}[{index}].value"), problem);
             valid = false;
         }
         match comparison(filter.comparison, &filter.value, false) {
@@ -480,12 +488,12 @@ fn map_test(filters: &[pb::MapFilter], field: &str, violations: &mut Violations)
     let mut comparisons: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
     let mut valid = true;
     for (index, filter) in filters.iter().enumerate() {
-        if !non_blank(&filter.key) {
-            violations.add(format!("{field}[{index}].key"), "must not be blank");
+        if let Some(problem) = text_problem(&filter.key) {
+            violations.add(format!("{field}[{index}].key"), problem);
             valid = false;
         }
-        if !non_blank(&filter.value) {
-            violations.add(format!("{field}[{index}].value"), "must not be blank");
+        if let Some(problem) = text_problem(&filter.value) {
+            violations.add(format!("{field}[{index}].value"), problem);
             valid = false;
         }
         match comparison(filter.comparison, &filter.value, true) {
@@ -931,6 +939,29 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(invalid_fields(&too_many_attributes), ["filters"]);
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        // PostgreSQL text cannot hold NUL: such a value failed the query on the server
+        // (Internal) instead of being refused as bad input.
+        let filters = pb::FindingFilters {
+            title: vec![string("a\0b", C::Equals)],
+            resource_tags: vec![pb::MapFilter {
+                key: "env\0".into(),
+                value: "\0".into(),
+                comparison: C::Equals as i32,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            invalid_fields(&filters),
+            [
+                "filters.title[0].value",
+                "filters.resource_tags[0].key",
+                "filters.resource_tags[0].value",
+            ]
+        );
     }
 
     #[test]

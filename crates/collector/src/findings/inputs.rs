@@ -3,6 +3,8 @@
 use prost::Message;
 use tributary_proto::collector::v1 as pb;
 
+use tributary_securityhub::index::FindingIndex;
+
 use super::state;
 
 /// The ASFF version accepted.
@@ -253,7 +255,35 @@ pub fn validate(finding: &pb::Finding, region: &str) -> Result<(), Refusal> {
             )));
         }
     }
+    if let Some(name) = text_with_nul(finding) {
+        return Err(Refusal::invalid(format!(
+            "{name} must not contain NUL characters"
+        )));
+    }
     Ok(())
+}
+
+/// The first stored text of `finding` (its key, attribute columns and filter-index rows) that
+/// holds NUL, which PostgreSQL text cannot store: such a finding would fail the whole import on
+/// the server instead of being refused alone.
+fn text_with_nul(finding: &pb::Finding) -> Option<&'static str> {
+    let index = FindingIndex::of(finding);
+    let nul = |text: &str| text.contains('\0');
+    if let Some(position) = index.key.iter().position(|text| nul(text)) {
+        return Some(["aws_account_id", "product_arn", "id"][position]);
+    }
+    let column = index
+        .columns
+        .iter()
+        .find(|(_, value)| matches!(value, sea_orm::Value::String(Some(text)) if nul(text)));
+    if let Some((name, _)) = column {
+        return Some(name);
+    }
+    index
+        .values
+        .iter()
+        .find(|row| nul(&row.key) || nul(&row.value))
+        .map(|row| row.attribute)
 }
 
 /// Applies the provider-fields precedence and severity completion, and the server-set fields.
@@ -395,6 +425,35 @@ mod tests {
             case(&mut finding);
             let refusal = validate(&finding, "us-east-1").expect_err("refused");
             assert_eq!(refusal.code, "InvalidInput", "case {index}: {refusal:?}");
+        }
+    }
+
+    #[test]
+    fn nul_characters_in_stored_text_are_refused() {
+        // PostgreSQL text cannot hold NUL: one such finding failed the whole import with
+        // Internal instead of being refused alone.
+        type Edit = fn(&mut pb::Finding);
+        let cases: Vec<(&str, Edit)> = vec![
+            ("title", |finding| finding.title = "ti\0tle".into()),
+            ("id", |finding| finding.id = "finding\0".into()),
+            ("ResourceId", |finding| {
+                finding.resources[0].id = "\0".into()
+            }),
+            ("ResourceTags", |finding| {
+                finding.resources[0]
+                    .tags
+                    .insert("env".into(), "pr\0d".into());
+            }),
+        ];
+        for (name, case) in cases {
+            let mut finding = valid();
+            case(&mut finding);
+            let refusal = validate(&finding, "us-east-1").expect_err(name);
+            assert_eq!(refusal.code, "InvalidInput");
+            assert_eq!(
+                refusal.message,
+                format!("{name} must not contain NUL characters")
+            );
         }
     }
 
