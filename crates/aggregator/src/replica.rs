@@ -120,11 +120,10 @@ pub async fn apply(
 /// The stored form of a version: 32 lowercase hex digits that sort like the versions they encode
 /// (the collector's encoding).
 pub fn encode_version(version: Option<&types_pb::Version>) -> String {
-    let version = version.copied().unwrap_or_default();
-    format!(
-        "{:016x}{:08x}{:08x}",
-        version.wall_ms, version.logical, version.node_id
-    )
+    version
+        .map(tributary_runtime::version::Version::from_proto)
+        .unwrap_or_default()
+        .encode()
 }
 
 /// The AWS name of a configuration item status.
